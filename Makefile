@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The developer's loop.  `make help` lists the targets.
+
+KVER ?= $(shell scripts/kver 6.12 2>/dev/null)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+# Guest kernel for the tests: the release the module is built against.
+export GUEST_KERNEL := $(KVER)
+SRC := $(CURDIR)/build/linux-source
+TESTDIR := $(CURDIR)/build/test
+SOURCES := Kbuild $(wildcard iommufd/*.[ch] vfio_compat/*.[ch])
+
+ifeq ($(TEST),1)
+all: test-module
+else
+all: module
+endif
+
+help:
+	@echo "make               build iommufd.ko (production) against KDIR"
+	@echo "make TEST=1        build the test variant into build/test/iommufd.ko"
+	@echo "make setup         install what building and testing need (root)"
+	@echo "make check         build everything and run every test in QEMU guests"
+	@echo "make style         checkpatch.pl --strict on the module's sources"
+	@echo "make sparse        build with sparse (C=2)"
+	@echo "make clean"
+	@echo "KDIR=$(KDIR)"
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+# The test variant is built from a copy of the sources in its own folder,
+# so its objects never mix with the production ones.
+test-module:
+	mkdir -p $(TESTDIR)
+	cp -au Kbuild iommufd vfio_compat $(TESTDIR)/
+	$(MAKE) -C $(KDIR) M=$(TESTDIR) W=1 IOMMUFD_TEST=y modules
+
+selftests:
+	$(MAKE) -C selftests KDIR=$(KDIR) SRC=$(SRC)
+
+setup:
+	scripts/setup.sh
+
+check: module test-module selftests
+	scripts/run-tests
+
+style:
+	$(SRC)/scripts/checkpatch.pl --strict --no-tree --show-types \
+		-f \
+		$(filter %.c %.h,$(SOURCES))
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C selftests clean
+	rm -rf $(TESTDIR)
+
+.PHONY: all help module test-module selftests setup check style sparse clean
