@@ -1,26 +1,228 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the parts of the module share.
+ * The objects of /dev/iommu and what the parts of the module share.
  *
- * One module holds two front ends over one engine: /dev/iommu (the
- * kernel's iommufd uAPI, iommufd/main.c) and the VFIO type1 container
- * backend registered with vfio.ko (vfio_compat/).
+ * Every object embeds struct iommufd_object first.  Creation reserves an
+ * id in its file's xarray, builds the object, then publishes it
+ * (iommufd_object_finalize) or undoes it (iommufd_object_abort*).  Two
+ * counts keep it alive:
+ *   users           long-term references: the xarray's own (1), one for
+ *                   each object that links to it (an HWPT to its IOAS, a
+ *                   device to its HWPT) and one for each ioctl in flight;
+ *   shortterm_users the xarray's own (1) and one for each ioctl in flight.
+ * IOMMU_DESTROY removes an object only when users is 1 (else -EBUSY), then
+ * waits for racing iommufd_put_object() calls to finish before destroying
+ * it.  Closing the file destroys what is left, users before what they use.
+ *
+ * Locks, outermost first: iommufd_ioas::mutex (the IOAS's HWPT list and
+ * device attachment), then the io_pagetable locks (io_pagetable.h).  The
+ * objects xarray's spinlock is innermost and held only briefly.
  */
 #ifndef IOMMUFD_PRIVATE_H
 #define IOMMUFD_PRIVATE_H
 
+#include <linux/iommu.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd/io_pagetable.h"
 
 /**
  * struct iommufd_ctx - the state behind one open /dev/iommu file
- * @file: the file this context belongs to
- * @objects: the objects this file created, by id
+ * @file: the file
+ * @objects: the objects made through it, by id
+ * @destroy_wait: destroyers wait here for short-term users to go
+ * @vfio_ioas: the IOAS the VFIO container ioctls on this file use
+ * @account_mode: where IOAS_MAP charges pinned pages
+ *	(IOMMU_OPTION_RLIMIT_MODE)
  */
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
+	wait_queue_head_t destroy_wait;
+	struct iommufd_ioas *vfio_ioas;
+	u8 account_mode;
 };
+
+enum iommufd_object_type {
+	IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_ACCESS,
+	IOMMUFD_OBJ_SELFTEST,
+	IOMMUFD_OBJ_MAX,
+};
+
+/**
+ * struct iommufd_object - what every object starts with
+ * @shortterm_users: see the top of this file
+ * @users: see the top of this file
+ * @type: what the object is
+ * @id: its id in the file's xarray
+ */
+struct iommufd_object {
+	refcount_t shortterm_users;
+	refcount_t users;
+	enum iommufd_object_type type;
+	u32 id;
+};
+
+/**
+ * struct iommufd_object_ops - what differs between object types
+ * @destroy: release what the object holds; it cannot fail
+ */
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+};
+
+struct iommufd_object *iommufd_object_alloc(struct iommufd_ctx *ictx,
+					    size_t size,
+					    enum iommufd_object_type type);
+
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj);
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type);
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id);
+
+/**
+ * struct iommufd_ucmd - one ioctl in flight
+ * @ictx: the file's context
+ * @ubuffer: the user's struct
+ * @user_size: the size the user gave
+ * @cmd: the struct, copied in (zero-extended to the kernel's size)
+ */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+/* Copy the command struct back to the user, at most the size they gave */
+static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
+				       size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * struct iommufd_ioas - an I/O address space
+ * @obj: the object
+ * @iopt: its areas and domains
+ * @mutex: protects @hwpt_list
+ * @hwpt_list: struct iommufd_hwpt_paging using this IOAS
+ */
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct io_pagetable iopt;
+	struct mutex mutex; /* see above */
+	struct list_head hwpt_list;
+};
+
+static_assert(offsetof(struct iommufd_ioas, obj) == 0);
+
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_IOAS);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_ioas, obj);
+}
+
+struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
+void iommufd_ioas_destroy(struct iommufd_object *obj);
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+int iommufd_option_rlimit_mode(struct iommu_option *cmd,
+			       struct iommufd_ctx *ictx);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_prot(u32 map_flags);
+
+/**
+ * struct iommufd_access_ops - what an in-kernel user of an IOAS provides
+ * @needs_pin_pages: it pins pages (so IOVAs must be PAGE_SIZE aligned)
+ * @unmap: userspace unmaps [iova, iova + length): the user must unpin
+ *	every page it pinned there before returning
+ */
+struct iommufd_access_ops {
+	u8 needs_pin_pages : 1;
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+};
+
+/**
+ * struct iommufd_access - an in-kernel user of an IOAS (an emulated
+ *	device's driver): it pins pages or reads and writes through IOVAs
+ * @obj: the object
+ * @ictx: the file's context
+ * @ops: its callbacks
+ * @data: passed to @ops
+ * @ioas_lock: protects @ioas and @iopt_access_id
+ * @ioas: the IOAS it is attached to, with a user reference, or NULL
+ * @iopt_access_id: its id in the IOAS's io_pagetable
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	struct mutex ioas_lock; /* see above */
+	struct iommufd_ioas *ioas;
+	u32 iopt_access_id;
+};
+
+static_assert(offsetof(struct iommufd_access, obj) == 0);
+
+/* Flags of iommufd_access_pin_pages() and iommufd_access_rw() */
+enum {
+	IOMMUFD_ACCESS_RW_READ = 0,
+	IOMMUFD_ACCESS_RW_WRITE = 1 << 0,
+};
+
+/*
+ * The module never includes <linux/iommufd.h>: with CONFIG_IOMMUFD off it
+ * defines inline stubs under these names.
+ */
+struct iommufd_access *
+iommufd_access_create(struct iommufd_ctx *ictx,
+		      const struct iommufd_access_ops *ops, void *data, u32 *id);
+void iommufd_access_destroy(struct iommufd_access *access);
+int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id);
+void iommufd_access_detach(struct iommufd_access *access);
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, struct page **out_pages,
+			     unsigned int flags);
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length);
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t length, unsigned int flags);
+unsigned long iommufd_access_iova_alignment(struct iommufd_access *access);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length);
+void iommufd_access_destroy_object(struct iommufd_object *obj);
 
 int iommufd_vfio_backend_register(void);
 void iommufd_vfio_backend_unregister(void);

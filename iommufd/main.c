@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The module and /dev/iommu.
+ * The module, /dev/iommu, its objects and its ioctl table.
  *
  * Loading creates the misc device /dev/iommu (mode 0660, root) and
  * registers the VFIO container backend with vfio.ko; unloading undoes both
- * in reverse order.  vfio.ko holds a reference on this module only while a
- * container uses the backend, and an open /dev/iommu file holds one through
- * its file operations, so the module cannot go while either is in use.
+ * in reverse order.  An open /dev/iommu file holds the module through its
+ * file operations, and vfio.ko holds it while a container uses the backend.
  *
  * Every open of /dev/iommu gets its own struct iommufd_ctx: objects made
- * through one file are not visible through another.
+ * through one file are not visible through another.  The object life cycle
+ * is described in iommufd_private.h.
+ *
+ * The ioctl table records each command's struct and the size of its first
+ * version: a shorter struct is refused with -EINVAL, a longer one is
+ * accepted if the bytes the kernel does not know are zero (else -E2BIG).
+ * Handlers refuse unknown flags and non-zero reserved fields with
+ * -EOPNOTSUPP.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,6 +26,251 @@
 
 #include "iommufd/iommufd_private.h"
 
+static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
+	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
+	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
+};
+
+/**
+ * iommufd_object_alloc() - allocate an object and reserve its id
+ * @ictx: the file's context
+ * @size: the size of the structure that embeds struct iommufd_object
+ *	as its first member
+ * @type: the object's type
+ *
+ * The object is invisible until iommufd_object_finalize().
+ *
+ * Return: the object or an ERR_PTR.
+ */
+struct iommufd_object *iommufd_object_alloc(struct iommufd_ctx *ictx,
+					    size_t size,
+					    enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->shortterm_users, 1);
+	refcount_set(&obj->users, 1);
+	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(obj);
+		return ERR_PTR(rc);
+	}
+	return obj;
+}
+
+/**
+ * iommufd_object_finalize() - publish a new object under its id
+ * @ictx: the file's context
+ * @obj: the object, from iommufd_object_alloc()
+ */
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+	/* The id was reserved: the store replaces a zero entry in place */
+	WARN_ON(old);
+}
+
+/**
+ * iommufd_object_abort() - free a new object that holds nothing
+ * @ictx: the file's context
+ * @obj: the object, never finalized
+ */
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_erase(&ictx->objects, obj->id);
+	WARN_ON(old);
+	kfree(obj);
+}
+
+/**
+ * iommufd_object_abort_and_destroy() - undo a new, fully built object
+ * @ictx: the file's context
+ * @obj: the object, never finalized
+ */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
+{
+	iommufd_object_ops[obj->type].destroy(obj);
+	iommufd_object_abort(ictx, obj);
+}
+
+/**
+ * iommufd_get_object() - look up an object for the ioctl in flight
+ * @ictx: the file's context
+ * @id: its id
+ * @type: its type, or IOMMUFD_OBJ_ANY
+ *
+ * Return: the object with a user and a short-term user taken, or
+ * ERR_PTR(-ENOENT).
+ */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
+	    !refcount_inc_not_zero(&obj->users)) {
+		obj = ERR_PTR(-ENOENT);
+	} else if (!refcount_inc_not_zero(&obj->shortterm_users)) {
+		refcount_dec(&obj->users);
+		obj = ERR_PTR(-ENOENT);
+	}
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+/**
+ * iommufd_put_object() - drop what iommufd_get_object() took
+ * @ictx: the file's context
+ * @obj: the object
+ */
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	refcount_dec(&obj->users);
+	/* A destroyer waits for the short-term users to reach zero */
+	if (refcount_dec_and_test(&obj->shortterm_users))
+		wake_up_interruptible_all(&ictx->destroy_wait);
+}
+
+/**
+ * iommufd_object_remove() - destroy an object nobody uses
+ * @ictx: the file's context
+ * @id: its id
+ *
+ * Return: 0, -ENOENT when there is no such object, -EBUSY when another
+ * object or an ioctl in flight uses it.
+ */
+int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj) {
+		xa_unlock(&ictx->objects);
+		return -ENOENT;
+	}
+	if (!refcount_dec_if_one(&obj->users)) {
+		xa_unlock(&ictx->objects);
+		return -EBUSY;
+	}
+	__xa_erase(&ictx->objects, id);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
+	xa_unlock(&ictx->objects);
+
+	/* Only iommufd_put_object() calls still running can hold it now */
+	if (!refcount_dec_and_test(&obj->shortterm_users))
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->shortterm_users) == 0);
+
+	iommufd_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+	return 0;
+}
+
+static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return iommufd_object_remove(ucmd->ictx, cmd->id);
+}
+
+static int iommufd_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	switch (cmd->option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
+		break;
+	case IOMMU_OPTION_HUGE_PAGES:
+		rc = iommufd_ioas_option(ucmd);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (rc)
+		return rc;
+	if (copy_to_user(&((struct iommu_option __user *)ucmd->ubuffer)->val64,
+			 &cmd->val64, sizeof(cmd->val64)))
+		return -EFAULT;
+	return 0;
+}
+
+/* Every command struct, for the size of the buffer they are copied into */
+union ucmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_ioas_alloc alloc;
+	struct iommu_ioas_allow_iovas allow_iovas;
+	struct iommu_ioas_copy ioas_copy;
+	struct iommu_ioas_iova_ranges iova_ranges;
+	struct iommu_ioas_map map;
+	struct iommu_ioas_unmap unmap;
+	struct iommu_option option;
+	struct iommu_vfio_ioas vfio_ioas;
+};
+
+/**
+ * struct iommufd_ioctl_op - one command of the ioctl table
+ * @size: the size of the kernel's struct
+ * @min_size: the size of its first version, up to and including its
+ *	last field then
+ * @execute: the handler
+ *
+ * Every command is _IO(IOMMUFD_TYPE, nr); the table is indexed by nr.
+ */
+struct iommufd_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	int (*execute)(struct iommufd_ucmd *ucmd);
+};
+
+#define IOCTL_OP(_nr, _fn, _struct, _last)                                     \
+	[(_nr) - IOMMUFD_CMD_BASE] = {                                         \
+		.size = sizeof(_struct) +                                      \
+			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <          \
+					  sizeof(_struct)),                    \
+		.min_size = offsetofend(_struct, _last),                       \
+		.execute = _fn,                                                \
+	}
+
+static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
+	IOCTL_OP(IOMMUFD_CMD_DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMUFD_CMD_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		 struct iommu_ioas_alloc, out_ioas_id),
+	IOCTL_OP(IOMMUFD_CMD_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		 struct iommu_ioas_allow_iovas, allowed_iovas),
+	IOCTL_OP(IOMMUFD_CMD_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
+		 src_iova),
+	IOCTL_OP(IOMMUFD_CMD_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		 struct iommu_ioas_iova_ranges, out_iova_alignment),
+	IOCTL_OP(IOMMUFD_CMD_IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map,
+		 iova),
+	IOCTL_OP(IOMMUFD_CMD_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
+		 length),
+	IOCTL_OP(IOMMUFD_CMD_OPTION, iommufd_option, struct iommu_option, val64),
+	IOCTL_OP(IOMMUFD_CMD_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+		 __reserved),
+};
+
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx;
@@ -28,16 +279,38 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	if (!ictx)
 		return -ENOMEM;
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&ictx->destroy_wait);
 	ictx->file = filp;
+	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	filp->private_data = ictx;
 	return 0;
 }
 
+/*
+ * Destroy every object, users before what they use: each pass destroys
+ * the objects nothing else holds, until none is left.
+ */
 static int iommufd_fops_release(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx = filp->private_data;
+	struct iommufd_object *obj;
+	unsigned long index;
 
-	WARN_ON(!xa_empty(&ictx->objects));
+	while (!xa_empty(&ictx->objects)) {
+		unsigned int destroyed = 0;
+
+		xa_for_each(&ictx->objects, index, obj) {
+			if (!refcount_dec_if_one(&obj->users))
+				continue;
+			destroyed++;
+			xa_erase(&ictx->objects, index);
+			iommufd_object_ops[obj->type].destroy(obj);
+			kfree(obj);
+		}
+		/* A reference loop between objects would be a bug */
+		if (WARN_ON(!destroyed))
+			break;
+	}
 	xa_destroy(&ictx->objects);
 	kfree(ictx);
 	return 0;
@@ -46,7 +319,34 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 			       unsigned long arg)
 {
-	return -ENOTTY;
+	struct iommufd_ctx *ictx = filp->private_data;
+	const struct iommufd_ioctl_op *op;
+	struct iommufd_ucmd ucmd = {};
+	union ucmd_buffer buf;
+	unsigned int nr;
+	int rc;
+
+	nr = _IOC_NR(cmd);
+	if (nr < IOMMUFD_CMD_BASE ||
+	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+		return -ENOTTY;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (cmd != _IO(IOMMUFD_TYPE, nr) || !op->execute)
+		return -ENOTTY;
+
+	ucmd.ictx = ictx;
+	ucmd.ubuffer = (void __user *)arg;
+	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (rc)
+		return rc;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ucmd.cmd = &buf;
+	rc = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	return op->execute(&ucmd);
 }
 
 static const struct file_operations iommufd_fops = {

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iopt_pages: user memory, pinned once, shared by every mapping of it.
+ *
+ * An iopt_pages stands for a page-aligned range of one process's virtual
+ * memory.  Nothing is pinned when it is made.  A user (an area whose
+ * io_pagetable has a domain, or an in-kernel access pin) adds the range of
+ * page indexes it needs; the pages of that range that no other user already
+ * needs are then pinned with FOLL_LONGTERM, a batch at a time, charged to
+ * RLIMIT_MEMLOCK, and their PFNs kept in @pinned_pfns.  When a user leaves,
+ * the pages no remaining user covers are unpinned (dirtied first if they
+ * could be written) and uncharged.  So a page is pinned and charged once
+ * however many areas, IOASes and domains map it, and nothing stays pinned
+ * after its last user.
+ *
+ * The PFNs always live in @pinned_pfns, whatever maps them: domains are
+ * filled from it and emptied with iommu_unmap() before the pages are
+ * unpinned, so a device never reaches a page after it was unpinned.
+ *
+ * Charging follows the pages' account mode: IOPT_PAGES_ACCOUNT_USER adds
+ * to the user's locked_vm (shown as the mm's VmPin), IOPT_PAGES_ACCOUNT_MM
+ * to the mm's locked_vm (VmLck) as vfio_iommu_type1 does.  Either way the
+ * limit is the mapping task's RLIMIT_MEMLOCK, unless that task had
+ * CAP_IPC_LOCK when it mapped.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/slab.h>
+
+#include "iommufd/io_pagetable.h"
+#include "iommufd/iommufd_private.h"
+
+/* Pages pinned by one call to the pinning functions: a page of pointers */
+#define IOPT_PIN_BATCH (PAGE_SIZE / sizeof(struct page *))
+
+/**
+ * iopt_alloc_pages() - describe a range of the current process's memory
+ * @uptr: the range's first byte
+ * @length: its length in bytes
+ * @writable: pin for writing
+ *
+ * Return: the new iopt_pages with one reference, or an ERR_PTR.
+ */
+struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
+				    bool writable)
+{
+	unsigned long start = (uintptr_t)uptr;
+	unsigned long end;
+	struct iopt_pages *pages;
+
+	if (!length)
+		return ERR_PTR(-EINVAL);
+	if (check_add_overflow(start, length, &end) ||
+	    end > ULONG_MAX - PAGE_SIZE)
+		return ERR_PTR(-EOVERFLOW);
+
+	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&pages->kref);
+	mutex_init(&pages->mutex);
+	xa_init_flags(&pages->pinned_pfns, XA_FLAGS_ACCOUNT);
+	pages->users_itree = RB_ROOT_CACHED;
+	pages->uptr = (void __user *)ALIGN_DOWN(start, PAGE_SIZE);
+	pages->npages = (ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(start, PAGE_SIZE)) /
+			PAGE_SIZE;
+	pages->writable = writable;
+	pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	pages->lock_cap = capable(CAP_IPC_LOCK);
+	pages->source_mm = current->mm;
+	mmgrab(pages->source_mm);
+	pages->source_task = current->group_leader;
+	get_task_struct(pages->source_task);
+	pages->source_user = get_uid(current_user());
+	return pages;
+}
+
+/**
+ * iopt_release_pages() - free an iopt_pages when its last reference goes
+ * @kref: the iopt_pages' kref
+ */
+void iopt_release_pages(struct kref *kref)
+{
+	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
+
+	WARN_ON(!RB_EMPTY_ROOT(&pages->users_itree.rb_root));
+	WARN_ON(pages->npinned);
+	WARN_ON(!xa_empty(&pages->pinned_pfns));
+	mmdrop(pages->source_mm);
+	put_task_struct(pages->source_task);
+	free_uid(pages->source_user);
+	mutex_destroy(&pages->mutex);
+	kfree(pages);
+}
+
+static int iopt_pages_charge_user(struct iopt_pages *pages, unsigned long n)
+{
+	unsigned long limit, cur;
+
+	limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	do {
+		cur = atomic_long_read(&pages->source_user->locked_vm);
+		if (!pages->lock_cap && cur + n > limit)
+			return -ENOMEM;
+	} while (atomic_long_cmpxchg(&pages->source_user->locked_vm, cur,
+				     cur + n) != cur);
+	atomic64_add(n, &pages->source_mm->pinned_vm);
+	return 0;
+}
+
+/* Charge (@inc) or uncharge @n pinned pages; only charging can fail */
+static int iopt_pages_charge(struct iopt_pages *pages, unsigned long n,
+			     bool inc)
+{
+	int rc;
+
+	if (!n)
+		return 0;
+	switch (pages->account_mode) {
+	case IOPT_PAGES_ACCOUNT_USER:
+		if (inc)
+			return iopt_pages_charge_user(pages, n);
+		atomic_long_sub(n, &pages->source_user->locked_vm);
+		atomic64_sub(n, &pages->source_mm->pinned_vm);
+		return 0;
+	case IOPT_PAGES_ACCOUNT_MM:
+		mmap_write_lock(pages->source_mm);
+		rc = __account_locked_vm(pages->source_mm, n, inc,
+					 pages->source_task, pages->lock_cap);
+		mmap_write_unlock(pages->source_mm);
+		return rc;
+	}
+	return 0;
+}
+
+static int iopt_pages_store_pfns(struct iopt_pages *pages,
+				 unsigned long index, struct page **batch,
+				 unsigned long n)
+{
+	XA_STATE(xas, &pages->pinned_pfns, index);
+	unsigned long i = 0;
+
+	do {
+		xas_lock(&xas);
+		for (; i != n; i++) {
+			xas_store(&xas, xa_mk_value(page_to_pfn(batch[i])));
+			if (xas_error(&xas))
+				break;
+			xas_next(&xas);
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+	return xas_error(&xas);
+}
+
+/* Unpin and uncharge the pinned pages of [start, last] */
+static void iopt_pages_unpin_range(struct iopt_pages *pages,
+				   unsigned long start, unsigned long last)
+{
+	XA_STATE(xas, &pages->pinned_pfns, start);
+	struct page *batch[32];
+	unsigned long total = 0;
+	unsigned int n = 0;
+	void *entry;
+
+	lockdep_assert_held(&pages->mutex);
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last) {
+		batch[n++] = pfn_to_page(xa_to_value(entry));
+		xas_store(&xas, NULL);
+		if (n == ARRAY_SIZE(batch)) {
+			xas_pause(&xas);
+			xas_unlock(&xas);
+			unpin_user_pages_dirty_lock(batch, n, pages->writable);
+			total += n;
+			n = 0;
+			cond_resched();
+			xas_lock(&xas);
+		}
+	}
+	xas_unlock(&xas);
+	unpin_user_pages_dirty_lock(batch, n, pages->writable);
+	total += n;
+	pages->npinned -= total;
+	iopt_pages_charge(pages, total, false);
+}
+
+/*
+ * Pin [start, last], none of which is pinned yet, a batch at a time.  On
+ * failure nothing of the range stays pinned.
+ */
+static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
+				unsigned long last)
+{
+	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
+	bool remote = current->mm != pages->source_mm;
+	struct mm_struct *mm = pages->source_mm;
+	unsigned long index = start;
+	struct page **batch;
+	int rc = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	batch = kmalloc_array(IOPT_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+	if (remote && !mmget_not_zero(mm)) {
+		kfree(batch);
+		return -EFAULT;
+	}
+
+	while (index <= last) {
+		unsigned long n = min(last - index + 1, IOPT_PIN_BATCH);
+		unsigned long uaddr = (uintptr_t)pages->uptr + index * PAGE_SIZE;
+		long got;
+
+		rc = iopt_pages_charge(pages, n, true);
+		if (rc)
+			break;
+		if (remote) {
+			int locked = 1;
+
+			mmap_read_lock(mm);
+			got = pin_user_pages_remote(mm, uaddr, n, gup_flags,
+						    batch, &locked);
+			if (locked)
+				mmap_read_unlock(mm);
+		} else {
+			got = pin_user_pages_fast(uaddr, n, gup_flags, batch);
+		}
+		if (got <= 0) {
+			iopt_pages_charge(pages, n, false);
+			rc = got ? got : -EFAULT;
+			break;
+		}
+		iopt_pages_charge(pages, n - got, false);
+		rc = iopt_pages_store_pfns(pages, index, batch, got);
+		if (rc) {
+			/* Those stored are unpinned below with the rest */
+			unpin_user_pages(batch, got);
+			iopt_pages_charge(pages, got, false);
+			xa_store_range(&pages->pinned_pfns, index, index + got - 1,
+				       NULL, GFP_KERNEL);
+			break;
+		}
+		pages->npinned += got;
+		index += got;
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+	}
+
+	if (remote)
+		mmput(mm);
+	kfree(batch);
+	if (rc && index > start)
+		iopt_pages_unpin_range(pages, start, index - 1);
+	return rc;
+}
+
+static int __iopt_pages_add_user(struct iopt_pages *pages,
+				 struct iopt_pages_user *user)
+{
+	struct iopt_hole_iter hole;
+	unsigned long failed;
+	bool more;
+	int rc;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (WARN_ON(user->node.last >= pages->npages))
+		return -EINVAL;
+	for (more = iopt_hole_first(&hole, &pages->users_itree,
+				    user->node.start, user->node.last);
+	     more; more = iopt_hole_next(&hole)) {
+		rc = iopt_pages_pin_range(pages, hole.start, hole.hole_last);
+		if (rc)
+			goto err_unpin;
+	}
+	interval_tree_insert(&user->node, &pages->users_itree);
+	return 0;
+
+err_unpin:
+	/* The holes before the one that failed were pinned for this user */
+	failed = hole.start;
+	if (failed == user->node.start)
+		return rc;
+	for (more = iopt_hole_first(&hole, &pages->users_itree,
+				    user->node.start, failed - 1);
+	     more; more = iopt_hole_next(&hole))
+		iopt_pages_unpin_range(pages, hole.start, hole.hole_last);
+	return rc;
+}
+
+static void __iopt_pages_remove_user(struct iopt_pages *pages,
+				     struct iopt_pages_user *user)
+{
+	struct iopt_hole_iter hole;
+	bool more;
+
+	lockdep_assert_held(&pages->mutex);
+
+	interval_tree_remove(&user->node, &pages->users_itree);
+	for (more = iopt_hole_first(&hole, &pages->users_itree,
+				    user->node.start, user->node.last);
+	     more; more = iopt_hole_next(&hole))
+		iopt_pages_unpin_range(pages, hole.start, hole.hole_last);
+}
+
+/**
+ * iopt_pages_add_user() - make sure a range of pages stays pinned
+ * @pages: the pages
+ * @user: the range of page indexes, not yet a user of @pages
+ *
+ * Pins and charges what no other user has pinned.
+ *
+ * Return: 0, or a negative errno with nothing new pinned or charged.
+ */
+int iopt_pages_add_user(struct iopt_pages *pages, struct iopt_pages_user *user)
+{
+	int rc;
+
+	mutex_lock(&pages->mutex);
+	rc = __iopt_pages_add_user(pages, user);
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_pages_remove_user() - let a range of pages go
+ * @pages: the pages
+ * @user: a user added by iopt_pages_add_user()
+ *
+ * Unpins and uncharges the pages no other user covers.  Whatever maps them
+ * into a domain must have been unmapped.
+ */
+void iopt_pages_remove_user(struct iopt_pages *pages,
+			    struct iopt_pages_user *user)
+{
+	mutex_lock(&pages->mutex);
+	__iopt_pages_remove_user(pages, user);
+	mutex_unlock(&pages->mutex);
+}
+
+static struct iopt_pages_user *
+iopt_pages_find_access(struct iopt_pages *pages, unsigned long start,
+		       unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&pages->users_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last)) {
+		struct iopt_pages_user *user =
+			container_of(node, struct iopt_pages_user, node);
+
+		if (user->access_refs && node->start == start &&
+		    node->last == last)
+			return user;
+	}
+	return NULL;
+}
+
+/**
+ * iopt_pages_access_pin() - pin pages for an in-kernel access
+ * @pages: the pages
+ * @start: the first page index
+ * @last: the last page index
+ * @out_pages: if not NULL, receives the struct page of each
+ *
+ * Pins of the same range share one user, counted.
+ *
+ * Return: 0 or a negative errno with nothing pinned.
+ */
+int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start,
+			  unsigned long last, struct page **out_pages)
+{
+	struct iopt_pages_user *user;
+	unsigned long i;
+	int rc = 0;
+
+	mutex_lock(&pages->mutex);
+	user = iopt_pages_find_access(pages, start, last);
+	if (user) {
+		user->access_refs++;
+	} else {
+		user = kzalloc(sizeof(*user), GFP_KERNEL_ACCOUNT);
+		if (!user) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		user->node.start = start;
+		user->node.last = last;
+		user->access_refs = 1;
+		rc = __iopt_pages_add_user(pages, user);
+		if (rc) {
+			kfree(user);
+			goto out_unlock;
+		}
+	}
+	for (i = start; out_pages && i <= last; i++)
+		out_pages[i - start] = pfn_to_page(iopt_pages_pfn(pages, i));
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_pages_access_unpin() - undo iopt_pages_access_pin()
+ * @pages: the pages
+ * @start: the first page index, as pinned
+ * @last: the last page index, as pinned
+ */
+void iopt_pages_access_unpin(struct iopt_pages *pages, unsigned long start,
+			     unsigned long last)
+{
+	struct iopt_pages_user *user;
+
+	mutex_lock(&pages->mutex);
+	user = iopt_pages_find_access(pages, start, last);
+	if (!WARN_ON(!user) && !--user->access_refs) {
+		__iopt_pages_remove_user(pages, user);
+		kfree(user);
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_pages_pfn() - the PFN of a pinned page
+ * @pages: the pages
+ * @index: the page's index; some user must cover it
+ *
+ * Return: the PFN.
+ */
+unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
+{
+	void *entry = xa_load(&pages->pinned_pfns, index);
+
+	if (WARN_ON(!xa_is_value(entry)))
+		return 0;
+	return xa_to_value(entry);
+}
+
+/* Copy within one page, pinning it for the copy if no user has */
+static int iopt_pages_rw_page(struct iopt_pages *pages, unsigned long index,
+			      unsigned long offset, void *data,
+			      unsigned long length, bool write)
+{
+	unsigned int gup_flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	unsigned long uaddr = (uintptr_t)pages->uptr + index * PAGE_SIZE;
+	struct page *page;
+	void *entry;
+	void *va;
+	long got;
+
+	entry = xa_load(&pages->pinned_pfns, index);
+	if (entry) {
+		page = pfn_to_page(xa_to_value(entry));
+	} else if (current->mm == pages->source_mm) {
+		got = pin_user_pages_fast(uaddr, 1, gup_flags, &page);
+	} else {
+		int locked = 1;
+
+		if (!mmget_not_zero(pages->source_mm))
+			return -EFAULT;
+		mmap_read_lock(pages->source_mm);
+		got = pin_user_pages_remote(pages->source_mm, uaddr, 1,
+					    gup_flags, &page, &locked);
+		if (locked)
+			mmap_read_unlock(pages->source_mm);
+		mmput(pages->source_mm);
+	}
+	if (!entry && got != 1)
+		return got < 0 ? got : -EFAULT;
+
+	va = kmap_local_page(page);
+	if (write)
+		memcpy(va + offset, data, length);
+	else
+		memcpy(data, va + offset, length);
+	kunmap_local(va);
+	if (!entry)
+		unpin_user_pages_dirty_lock(&page, 1, write);
+	else if (write)
+		set_page_dirty_lock(page);
+	return 0;
+}
+
+/**
+ * iopt_pages_rw() - read or write the memory of an iopt_pages
+ * @pages: the pages
+ * @start_byte: where to start, in bytes from the first page's start
+ * @data: the kernel buffer
+ * @length: how many bytes
+ * @write: copy @data into the pages instead of out of them
+ *
+ * Pinned pages are used as pinned (what a device sees); others are pinned
+ * only for the copy.
+ *
+ * Return: 0 or a negative errno.
+ */
+int iopt_pages_rw(struct iopt_pages *pages, unsigned long start_byte,
+		  void *data, unsigned long length, bool write)
+{
+	int rc = 0;
+
+	if (write && !pages->writable)
+		return -EPERM;
+	mutex_lock(&pages->mutex);
+	while (length) {
+		unsigned long offset = start_byte % PAGE_SIZE;
+		unsigned long n = min(length, PAGE_SIZE - offset);
+
+		rc = iopt_pages_rw_page(pages, start_byte / PAGE_SIZE, offset,
+					data, n, write);
+		if (rc)
+			break;
+		start_byte += n;
+		data += n;
+		length -= n;
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
