@@ -163,6 +163,97 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_prot(u32 map_flags);
 
 /**
+ * struct iommufd_hwpt_paging - an HW page table: an iommu_domain that
+ *	mirrors an IOAS
+ * @obj: the object
+ * @ioas: the IOAS it mirrors, with a user reference
+ * @domain: the domain, filled with every area of @ioas
+ * @hwpt_item: in the IOAS's hwpt_list
+ * @auto_domain: made by attaching a device to the IOAS; destroyed when its
+ *	last device detaches
+ * @enforce_cache_coherency: the domain blocks no-snoop DMA
+ * @devices: how many devices are attached
+ */
+struct iommufd_hwpt_paging {
+	struct iommufd_object obj;
+	struct iommufd_ioas *ioas;
+	struct iommu_domain *domain;
+	struct list_head hwpt_item;
+	bool auto_domain;
+	bool enforce_cache_coherency;
+	unsigned int devices;
+};
+
+static_assert(offsetof(struct iommufd_hwpt_paging, obj) == 0);
+
+struct iommufd_device;
+
+/**
+ * struct iommufd_device_ops - what a kind of device does for the engine
+ * @domain_alloc: allocate a paging domain the device can use; @flags are
+ *	IOMMU_HWPT_ALLOC_* flags
+ * @attach: attach the device to @domain; -EINVAL when the domain is not
+ *	compatible with the device (another may be)
+ * @detach: undo @attach
+ * @reserve_iova: reserve in @iopt (owner: the device) the IOVAs the
+ *	device cannot use, such as its MSI window
+ * @hw_info: fill IOMMU_GET_HW_INFO's data; returns its length and type
+ * @enforce_cache_coherency: make @domain block no-snoop DMA; true on
+ *	success
+ */
+struct iommufd_device_ops {
+	struct iommu_domain *(*domain_alloc)(struct iommufd_device *idev,
+					     u32 flags);
+	int (*attach)(struct iommufd_device *idev, struct iommu_domain *domain);
+	void (*detach)(struct iommufd_device *idev,
+		       struct iommu_domain *domain);
+	int (*reserve_iova)(struct iommufd_device *idev,
+			    struct io_pagetable *iopt);
+	int (*hw_info)(struct iommufd_device *idev, void *data, u32 *length,
+		       u32 *type);
+	bool (*enforce_cache_coherency)(struct iommufd_device *idev,
+					struct iommu_domain *domain);
+};
+
+/**
+ * struct iommufd_device - something that does DMA through a domain: a mock
+ *	device (test build) or a VFIO group
+ * @obj: the object
+ * @ictx: the file's context
+ * @ops: what this kind of device does
+ * @data: the owner's
+ * @hwpt: the HW page table it is attached to, with a user reference, or
+ *	NULL
+ * @lock: protects @hwpt
+ */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_device_ops *ops;
+	void *data;
+	struct iommufd_hwpt_paging *hwpt;
+	struct mutex lock; /* see above */
+};
+
+static_assert(offsetof(struct iommufd_device, obj) == 0);
+
+struct iommufd_device *iommufd_device_create(struct iommufd_ctx *ictx,
+					     const struct iommufd_device_ops *ops,
+					     void *data);
+void iommufd_device_destroy(struct iommufd_device *idev);
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
+int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev);
+void iommufd_device_destroy_object(struct iommufd_object *obj);
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, u32 flags,
+			  bool auto_domain);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+
+/**
  * struct iommufd_access_ops - what an in-kernel user of an IOAS provides
  * @needs_pin_pages: it pins pages (so IOVAs must be PAGE_SIZE aligned)
  * @unmap: userspace unmaps [iova, iova + length): the user must unpin

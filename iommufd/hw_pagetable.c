@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * HW page tables: iommu_domains that mirror an IOAS.
+ *
+ * A HWPT_PAGING object owns one paging domain, allocated by a device's
+ * ops so that the device can use it, and keeps it filled with every area
+ * of its IOAS (iopt_table_add_domain).  It is made explicitly with
+ * IOMMU_HWPT_ALLOC, or automatically when a device is attached to an IOAS
+ * and no automatic domain of that IOAS suits it; an automatic one goes
+ * away with its last device.
+ *
+ * Nesting, dirty tracking and fault queues are not supported: their flags
+ * and data types are refused with -EOPNOTSUPP.
+ */
+#include <linux/slab.h>
+
+#include "iommufd/iommufd_private.h"
+
+/**
+ * iommufd_hwpt_paging_destroy() - release a HWPT: empty and free its domain
+ * @obj: the HWPT's object
+ */
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_paging *hwpt =
+		container_of(obj, struct iommufd_hwpt_paging, obj);
+	struct iommufd_ioas *ioas = hwpt->ioas;
+
+	WARN_ON(hwpt->devices);
+	if (!list_empty(&hwpt->hwpt_item)) {
+		mutex_lock(&ioas->mutex);
+		list_del(&hwpt->hwpt_item);
+		mutex_unlock(&ioas->mutex);
+		iopt_table_remove_domain(&ioas->iopt, hwpt->domain);
+	}
+	if (hwpt->domain)
+		iommu_domain_free(hwpt->domain);
+	refcount_dec(&ioas->obj.users);
+}
+
+/**
+ * iommufd_hwpt_paging_alloc() - make a HWPT for a device, mirroring an IOAS
+ * @ictx: the file's context
+ * @ioas: the IOAS; its mutex is held
+ * @idev: the device whose ops allocate the domain
+ * @flags: IOMMU_HWPT_ALLOC_* flags the device's ops understand
+ * @auto_domain: made by a device attach, destroyed with its last device
+ *
+ * Return: the HWPT, filled but not published, or an ERR_PTR.
+ */
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, u32 flags,
+			  bool auto_domain)
+{
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+
+	obj = iommufd_object_alloc(ictx, sizeof(*hwpt),
+				   IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
+	INIT_LIST_HEAD(&hwpt->hwpt_item);
+	hwpt->auto_domain = auto_domain;
+	refcount_inc(&ioas->obj.users);
+	hwpt->ioas = ioas;
+
+	hwpt->domain = idev->ops->domain_alloc(idev, flags);
+	if (IS_ERR_OR_NULL(hwpt->domain)) {
+		rc = hwpt->domain ? PTR_ERR(hwpt->domain) : -ENOMEM;
+		hwpt->domain = NULL;
+		goto err_abort;
+	}
+	if (idev->ops->enforce_cache_coherency)
+		hwpt->enforce_cache_coherency =
+			idev->ops->enforce_cache_coherency(idev, hwpt->domain);
+
+	rc = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
+	if (rc)
+		goto err_abort;
+	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
+	return hwpt;
+
+err_abort:
+	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+	return ERR_PTR(rc);
+}
+
+#define HWPT_ALLOC_SUPPORTED 0
+
+/**
+ * iommufd_hwpt_alloc() - IOMMU_HWPT_ALLOC
+ * @ucmd: the ioctl
+ *
+ * Makes a HWPT for a device over an IOAS.  Only plain paging domains are
+ * supported: nesting (a data type or an HWPT as parent), dirty tracking
+ * and fault queues get -EOPNOTSUPP.
+ *
+ * Return: 0 or a negative errno.
+ */
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+	struct iommufd_object *obj;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if ((cmd->flags & ~HWPT_ALLOC_SUPPORTED) || cmd->__reserved ||
+	    cmd->__reserved2)
+		return -EOPNOTSUPP;
+	if (cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len)
+		return -EINVAL;
+	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
+		return -EOPNOTSUPP;
+
+	obj = iommufd_get_object(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	idev = container_of(obj, struct iommufd_device, obj);
+
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		rc = -EINVAL;
+		goto out_put_idev;
+	}
+	if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		/* A nested domain on a parent: not supported */
+		rc = -EOPNOTSUPP;
+		goto out_put_pt;
+	}
+	if (pt_obj->type != IOMMUFD_OBJ_IOAS) {
+		rc = -EINVAL;
+		goto out_put_pt;
+	}
+	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+
+	mutex_lock(&ioas->mutex);
+	hwpt = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev, cmd->flags,
+					 false);
+	mutex_unlock(&ioas->mutex);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_put_pt;
+	}
+	cmd->out_hwpt_id = hwpt->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
+	else
+		iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
