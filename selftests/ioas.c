@@ -15,9 +15,9 @@
 
 #include "lib/iommufd_utils.h"
 
-#define MiB (1UL << 20)
+#define MiB (1024UL * 1024)
 #define BUFFER_SIZE (16 * MiB)
-#define IOVA_BASE (1UL << 32)
+#define IOVA_BASE 0x100000000UL
 
 FIXTURE(ioas)
 {
