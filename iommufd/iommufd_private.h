@@ -35,7 +35,7 @@
 
 /**
  * struct iommufd_ctx - the state behind one open /dev/iommu file
- * @file: the file
+ * @file: the file, or NULL for a VFIO container's context
  * @objects: the objects made through it, by id
  * @destroy_wait: destroyers wait here for short-term users to go
  * @vfio_ioas: the IOAS the VFIO container ioctls on this file use
@@ -49,6 +49,9 @@ struct iommufd_ctx {
 	struct iommufd_ioas *vfio_ioas;
 	u8 account_mode;
 };
+
+struct iommufd_ctx *iommufd_ctx_alloc(void);
+void iommufd_ctx_destroy(struct iommufd_ctx *ictx);
 
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
@@ -314,6 +317,12 @@ unsigned long iommufd_access_iova_alignment(struct iommufd_access *access);
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length);
 void iommufd_access_destroy_object(struct iommufd_object *obj);
+
+#ifdef IOMMUFD_TEST
+/* The test build's mock IOMMU and IOMMU_TEST_CMD (selftest.c) */
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+int iommufd_test(struct iommufd_ucmd *ucmd);
+#endif
 
 int iommufd_vfio_backend_register(void);
 void iommufd_vfio_backend_unregister(void);

@@ -25,12 +25,18 @@
 #include <linux/slab.h>
 
 #include "iommufd/iommufd_private.h"
+#ifdef IOMMUFD_TEST
+#include "iommufd/iommufd_test.h"
+#endif
 
 static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_DEVICE] = { .destroy = iommufd_device_destroy_object },
 	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = iommufd_hwpt_paging_destroy },
 	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
 	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
+#ifdef IOMMUFD_TEST
+	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
+#endif
 };
 
 /**
@@ -230,6 +236,9 @@ union ucmd_buffer {
 	struct iommu_vfio_ioas vfio_ioas;
 	struct iommu_hwpt_alloc hwpt;
 	struct iommu_hw_info info;
+#ifdef IOMMUFD_TEST
+	struct iommu_test_cmd test;
+#endif
 };
 
 /**
@@ -277,30 +286,42 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 struct iommu_hwpt_alloc, __reserved),
 	IOCTL_OP(IOMMUFD_CMD_GET_HW_INFO, iommufd_get_hw_info,
 		 struct iommu_hw_info, __reserved),
+#ifdef IOMMUFD_TEST
+	IOCTL_OP(IOMMUFD_CMD_BASE + 32, iommufd_test, struct iommu_test_cmd,
+		 last),
+#endif
 };
 
-static int iommufd_fops_open(struct inode *inode, struct file *filp)
+/**
+ * iommufd_ctx_alloc() - make an empty context
+ *
+ * A /dev/iommu file has one; so has each VFIO container of the backend,
+ * whose objects no file can reach.
+ *
+ * Return: the context or NULL.
+ */
+struct iommufd_ctx *iommufd_ctx_alloc(void)
 {
 	struct iommufd_ctx *ictx;
 
 	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 	if (!ictx)
-		return -ENOMEM;
+		return NULL;
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	init_waitqueue_head(&ictx->destroy_wait);
-	ictx->file = filp;
 	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
-	filp->private_data = ictx;
-	return 0;
+	return ictx;
 }
 
-/*
- * Destroy every object, users before what they use: each pass destroys
- * the objects nothing else holds, until none is left.
+/**
+ * iommufd_ctx_destroy() - destroy every object of a context, then it
+ * @ictx: the context
+ *
+ * Each pass destroys the objects nothing else holds, so users go before
+ * what they use, until none is left.
  */
-static int iommufd_fops_release(struct inode *inode, struct file *filp)
+void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 {
-	struct iommufd_ctx *ictx = filp->private_data;
 	struct iommufd_object *obj;
 	unsigned long index;
 
@@ -321,6 +342,22 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	}
 	xa_destroy(&ictx->objects);
 	kfree(ictx);
+}
+
+static int iommufd_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx = iommufd_ctx_alloc();
+
+	if (!ictx)
+		return -ENOMEM;
+	ictx->file = filp;
+	filp->private_data = ictx;
+	return 0;
+}
+
+static int iommufd_fops_release(struct inode *inode, struct file *filp)
+{
+	iommufd_ctx_destroy(filp->private_data);
 	return 0;
 }
 

@@ -160,30 +160,29 @@ static int iopt_pages_store_pfns(struct iopt_pages *pages,
 static void iopt_pages_unpin_range(struct iopt_pages *pages,
 				   unsigned long start, unsigned long last)
 {
-	XA_STATE(xas, &pages->pinned_pfns, start);
 	struct page *batch[32];
-	unsigned long total = 0;
+	unsigned long index, total = 0;
 	unsigned int n = 0;
-	void *entry;
 
 	lockdep_assert_held(&pages->mutex);
 
-	xas_lock(&xas);
-	xas_for_each(&xas, entry, last) {
+	for (index = start; index <= last; index++) {
+		void *entry = xa_erase(&pages->pinned_pfns, index);
+
+		if (!entry)
+			continue;
 		batch[n++] = pfn_to_page(xa_to_value(entry));
-		xas_store(&xas, NULL);
-		if (n == ARRAY_SIZE(batch)) {
-			xas_pause(&xas);
-			xas_unlock(&xas);
+		if (n == ARRAY_SIZE(batch) || index == last) {
 			unpin_user_pages_dirty_lock(batch, n, pages->writable);
 			total += n;
 			n = 0;
 			cond_resched();
-			xas_lock(&xas);
 		}
+		if (index == ULONG_MAX)
+			break;
 	}
-	xas_unlock(&xas);
-	unpin_user_pages_dirty_lock(batch, n, pages->writable);
+	if (n)
+		unpin_user_pages_dirty_lock(batch, n, pages->writable);
 	total += n;
 	pages->npinned -= total;
 	iopt_pages_charge(pages, total, false);

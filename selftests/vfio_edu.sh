@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# usage: vfio_edu.sh type1|iommufd [KO]
+#
+#   guest: q35 + intel-iommu (interrupt remapping on)
+#     00:0x.0 edu (1234:11e8) --- vfio-pci --- /dev/vfio/<group>
+#                                               |
+#     selftests/bin/vfio_edu --- /dev/vfio/vfio (container)
+#                                  served by vfio_iommu_type1, or by
+#                                  iommufd.ko when it is loaded after it
+#
+# Binds the edu device to vfio-pci and runs selftests/bin/vfio_edu with
+# the backend asked for; then checks in dmesg which backend served the
+# containers and that the DMA to an unmapped IOVA faulted in the IOMMU.
+# Exit 4 (skip) without an edu device.
+set -u
+backend=$1
+ko=${2:-iommufd.ko}
+log() { echo "# $*"; }
+run() { log "\$ $*"; "$@"; }
+
+cleanup() {
+	[ "$backend" = iommufd ] && rmmod iommufd 2>/dev/null
+}
+trap cleanup EXIT
+
+bdf=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -n 1)
+if [ -z "$bdf" ]; then
+	echo "1..0 # SKIP no edu device"
+	exit 4
+fi
+bdf=$(basename "$(dirname "$bdf")")
+run modprobe vfio-pci || exit 1
+echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
+[ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ] || { log "edu not bound"; exit 1; }
+
+before=$(dmesg | wc -l)
+if [ "$backend" = iommufd ]; then
+	run insmod "$ko" || exit 1
+fi
+selftests/bin/vfio_edu
+rc=$?
+new=$(dmesg | tail -n +"$((before + 1))")
+
+served=$(echo "$new" | grep -c 'iommufd: serving a VFIO type1')
+log "containers served by iommufd: $served"
+if [ "$backend" = iommufd ] && [ "$served" = 0 ]; then
+	log "FAILED: iommufd served no container"
+	rc=1
+fi
+if [ "$backend" = type1 ] && [ "$served" != 0 ]; then
+	log "FAILED: iommufd served a container while testing type1"
+	rc=1
+fi
+faults=$(echo "$new" | grep -c 'DMAR: \[DMA Write')
+log "IOMMU write faults reported: $faults"
+if [ "$faults" = 0 ]; then
+	log "FAILED: the DMA to an unmapped IOVA did not fault"
+	rc=1
+fi
+exit $rc
