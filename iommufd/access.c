@@ -64,8 +64,7 @@ iommufd_access_create(struct iommufd_ctx *ictx,
  */
 void iommufd_access_destroy(struct iommufd_access *access)
 {
-	refcount_dec(&access->obj.users);
-	WARN_ON(iommufd_object_remove(access->ictx, access->obj.id));
+	iommufd_object_destroy_owned(access->ictx, &access->obj);
 }
 
 /**
@@ -149,9 +148,8 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 
 	xa_lock(&iopt->accesses);
 	xa_for_each(&iopt->accesses, index, access) {
-		if (!refcount_inc_not_zero(&access->obj.users))
+		if (!iommufd_lock_obj(&access->obj))
 			continue;
-		refcount_inc(&access->obj.shortterm_users);
 		xa_unlock(&iopt->accesses);
 		access->ops->unmap(access->data, iova, length);
 		iommufd_put_object(access->ictx, &access->obj);

@@ -18,6 +18,12 @@
 
 #include "iommufd/iommufd_private.h"
 
+/*
+ * From a newer uAPI than 6.12's: the caller names the type it wants in
+ * in_data_type, which shares out_data_type's place.
+ */
+#define IOMMU_HW_INFO_FLAG_INPUT_TYPE BIT(0)
+
 /**
  * iommufd_device_create() - make a device object
  * @ictx: the file's context
@@ -55,8 +61,7 @@ struct iommufd_device *iommufd_device_create(struct iommufd_ctx *ictx,
  */
 void iommufd_device_destroy(struct iommufd_device *idev)
 {
-	refcount_dec(&idev->obj.users);
-	WARN_ON(iommufd_object_remove(idev->ictx, idev->obj.id));
+	iommufd_object_destroy_owned(idev->ictx, &idev->obj);
 }
 
 /**
@@ -306,8 +311,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	void *data;
 	int rc = 0;
 
-	if (cmd->flags || cmd->__reserved[0] || cmd->__reserved[1] ||
-	    cmd->__reserved[2])
+	if ((cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) ||
+	    cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
 		return -EOPNOTSUPP;
 	obj = iommufd_get_object(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE);
 	if (IS_ERR(obj))
@@ -324,6 +329,13 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		rc = idev->ops->hw_info(idev, data, &length, &type);
 		if (rc)
 			goto out_free;
+	}
+	/* in_data_type shares out_data_type's place (newer uAPI) */
+	if ((cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) &&
+	    cmd->out_data_type != IOMMU_HW_INFO_TYPE_NONE &&
+	    cmd->out_data_type != type) {
+		rc = -EOPNOTSUPP;
+		goto out_free;
 	}
 	copy_len = min(cmd->data_len, length);
 	if (copy_to_user(user_ptr, data, copy_len)) {

@@ -90,7 +90,7 @@ err_abort:
 	return ERR_PTR(rc);
 }
 
-#define HWPT_ALLOC_SUPPORTED 0
+#define HWPT_ALLOC_SUPPORTED IOMMU_HWPT_ALLOC_NEST_PARENT
 
 /**
  * iommufd_hwpt_alloc() - IOMMU_HWPT_ALLOC
@@ -117,8 +117,6 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len)
 		return -EINVAL;
-	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
-		return -EOPNOTSUPP;
 
 	obj = iommufd_get_object(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE);
 	if (IS_ERR(obj))
@@ -129,6 +127,10 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(pt_obj)) {
 		rc = -EINVAL;
 		goto out_put_idev;
+	}
+	if (cmd->data_type != IOMMU_HWPT_DATA_NONE) {
+		rc = -EOPNOTSUPP;
+		goto out_put_pt;
 	}
 	if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
 		/* A nested domain on a parent: not supported */

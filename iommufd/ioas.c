@@ -428,10 +428,8 @@ static struct iommufd_ioas *iommufd_get_vfio_ioas(struct iommufd_ctx *ictx)
 	struct iommufd_ioas *ioas = ERR_PTR(-ENODEV);
 
 	xa_lock(&ictx->objects);
-	if (ictx->vfio_ioas && refcount_inc_not_zero(&ictx->vfio_ioas->obj.users)) {
+	if (ictx->vfio_ioas && iommufd_lock_obj(&ictx->vfio_ioas->obj))
 		ioas = ictx->vfio_ioas;
-		refcount_inc(&ioas->obj.shortterm_users);
-	}
 	xa_unlock(&ictx->objects);
 	return ioas;
 }

@@ -12,7 +12,10 @@
  *   shortterm_users the xarray's own (1) and one for each ioctl in flight.
  * IOMMU_DESTROY removes an object only when users is 1 (else -EBUSY), then
  * waits for racing iommufd_put_object() calls to finish before destroying
- * it.  Closing the file destroys what is left, users before what they use.
+ * it.  Objects the kernel owns (devices, accesses) hold their owner's user
+ * reference and are destroyed by iommufd_object_destroy_owned(), which
+ * stops lookups and waits for ioctls in flight.  Closing the file destroys
+ * what is left, users before what they use.
  *
  * Locks, outermost first: iommufd_ioas::mutex (the IOAS's HWPT list and
  * device attachment), then the io_pagetable locks (io_pagetable.h).  The
@@ -95,6 +98,9 @@ void iommufd_object_finalize(struct iommufd_ctx *ictx,
 void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj);
+bool iommufd_lock_obj(struct iommufd_object *obj);
+void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj);
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);

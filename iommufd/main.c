@@ -114,6 +114,23 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 }
 
 /**
+ * iommufd_lock_obj() - take a user and a short-term user of an object
+ * @obj: the object, found under a lock that keeps it allocated
+ *
+ * Return: false when the object is being destroyed.
+ */
+bool iommufd_lock_obj(struct iommufd_object *obj)
+{
+	if (!refcount_inc_not_zero(&obj->users))
+		return false;
+	if (!refcount_inc_not_zero(&obj->shortterm_users)) {
+		refcount_dec(&obj->users);
+		return false;
+	}
+	return true;
+}
+
+/**
  * iommufd_get_object() - look up an object for the ioctl in flight
  * @ictx: the file's context
  * @id: its id
@@ -130,12 +147,8 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 	xa_lock(&ictx->objects);
 	obj = xa_load(&ictx->objects, id);
 	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
-	    !refcount_inc_not_zero(&obj->users)) {
+	    !iommufd_lock_obj(obj))
 		obj = ERR_PTR(-ENOENT);
-	} else if (!refcount_inc_not_zero(&obj->shortterm_users)) {
-		refcount_dec(&obj->users);
-		obj = ERR_PTR(-ENOENT);
-	}
 	xa_unlock(&ictx->objects);
 	return obj;
 }
@@ -150,7 +163,7 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 	refcount_dec(&obj->users);
 	/* A destroyer waits for the short-term users to reach zero */
 	if (refcount_dec_and_test(&obj->shortterm_users))
-		wake_up_interruptible_all(&ictx->destroy_wait);
+		wake_up_all(&ictx->destroy_wait);
 }
 
 /**
@@ -188,6 +201,33 @@ int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id)
 	iommufd_object_ops[obj->type].destroy(obj);
 	kfree(obj);
 	return 0;
+}
+
+/**
+ * iommufd_object_destroy_owned() - destroy an object the kernel owns
+ * @ictx: the file's context
+ * @obj: a device or an access, holding its owner's user reference
+ *
+ * Unlike IOMMU_DESTROY this cannot fail: new lookups are stopped first,
+ * then the ioctls that hold the object are waited for.
+ */
+void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj)
+{
+	/* Drop the xarray's short-term user: lookups fail from now on */
+	if (!refcount_dec_and_test(&obj->shortterm_users))
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->shortterm_users) == 0);
+
+	xa_lock(&ictx->objects);
+	refcount_dec(&obj->users);
+	/* Long-term users must have been let go by the owner */
+	WARN_ON(!refcount_dec_if_one(&obj->users));
+	__xa_erase(&ictx->objects, obj->id);
+	xa_unlock(&ictx->objects);
+
+	iommufd_object_ops[obj->type].destroy(obj);
+	kfree(obj);
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
