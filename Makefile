@@ -20,6 +20,7 @@ help:
 	@echo "make               build iommufd.ko (production) against KDIR"
 	@echo "make TEST=1        build the test variant into build/test/iommufd.ko"
 	@echo "make setup         install what building and testing need (root)"
+	@echo "make run           the demo: DPDK testpmd in a guest, on this module and on type1"
 	@echo "make check         build everything and run every test in QEMU guests"
 	@echo "make style         checkpatch.pl --strict on the module's sources"
 	@echo "make sparse        build with sparse (C=2)"
@@ -45,6 +46,12 @@ setup:
 check: module test-module selftests
 	scripts/run-tests
 
+# DPDK's testpmd forwarding between two NICs through a container served by
+# this module and by vfio_iommu_type1, alternately, in one guest.
+run: module
+	scripts/guest-run --nics --hugepages 256 --timeout 300 -- \
+		legacy_apps/dpdk_testpmd.sh iommufd type1 iommufd type1
+
 style:
 	$(SRC)/scripts/checkpatch.pl --strict --no-tree --show-types \
 		-f \
@@ -58,4 +65,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(TESTDIR)
 
-.PHONY: all help module test-module selftests setup check style sparse clean
+.PHONY: all help module test-module selftests setup check run style sparse clean

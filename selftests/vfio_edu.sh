@@ -15,10 +15,9 @@
 # containers and that the DMA to an unmapped IOVA faulted in the IOMMU.
 # Exit 4 (skip) without an edu device.
 set -u
+. "$(dirname "$0")/lib/ktap.sh"
 backend=$1
 ko=${2:-iommufd.ko}
-log() { echo "# $*"; }
-run() { log "\$ $*"; "$@"; }
 
 cleanup() {
 	[ "$backend" = iommufd ] && rmmod iommufd 2>/dev/null
