@@ -112,6 +112,23 @@ err_unreserve:
 	return rc;
 }
 
+/*
+ * Undo the bookkeeping of iommufd_device_do_attach() on @hwpt, the IOAS's
+ * mutex held; the caller sets idev->hwpt.  Returns true when @hwpt lost
+ * its last device.
+ */
+static bool iommufd_device_unattach_locked(struct iommufd_device *idev,
+					   struct iommufd_hwpt_paging *hwpt,
+					   bool keep_reserved)
+{
+	lockdep_assert_held(&hwpt->ioas->mutex);
+
+	if (!keep_reserved)
+		iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
+	refcount_dec(&hwpt->obj.users);
+	return !--hwpt->devices;
+}
+
 /* Attach to an automatic HWPT of @ioas, making one if none suits */
 static int iommufd_device_auto_attach(struct iommufd_device *idev,
 				      struct iommufd_ioas *ioas, u32 *pt_id,
@@ -138,15 +155,24 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		goto out_unlock;
 	}
 	rc = iommufd_device_do_attach(idev, hwpt, reserved_in);
+	if (rc)
+		goto err_abort;
+	rc = iommufd_hwpt_paging_mirror(hwpt, idev);
 	if (rc) {
-		mutex_unlock(&ioas->mutex);
-		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
-		return rc;
+		idev->ops->detach(idev, hwpt->domain);
+		idev->hwpt = NULL;
+		iommufd_device_unattach_locked(idev, hwpt, reserved_in == ioas);
+		goto err_abort;
 	}
 	*pt_id = hwpt->obj.id;
 	iommufd_object_finalize(idev->ictx, &hwpt->obj);
 out_unlock:
 	mutex_unlock(&ioas->mutex);
+	return rc;
+
+err_abort:
+	mutex_unlock(&ioas->mutex);
+	iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 	return rc;
 }
 
@@ -197,10 +223,7 @@ iommufd_device_release_hwpt(struct iommufd_device *idev,
 	lockdep_assert_held(&idev->lock);
 
 	mutex_lock(&hwpt->ioas->mutex);
-	if (!keep_reserved)
-		iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
-	last = !--hwpt->devices;
-	refcount_dec(&hwpt->obj.users);
+	last = iommufd_device_unattach_locked(idev, hwpt, keep_reserved);
 	mutex_unlock(&hwpt->ioas->mutex);
 	return last && hwpt->auto_domain ? hwpt : NULL;
 }

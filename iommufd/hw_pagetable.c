@@ -39,14 +39,46 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 }
 
 /**
- * iommufd_hwpt_paging_alloc() - make a HWPT for a device, mirroring an IOAS
+ * iommufd_hwpt_paging_mirror() - fill a HWPT's domain with its IOAS
+ * @hwpt: the HWPT, not yet mirroring
+ * @idev: the device it was allocated for
+ *
+ * Some IOMMU drivers (virtio-iommu) set a domain's aperture and page sizes
+ * only when the first device attaches: an automatic HWPT is mirrored after
+ * its device is attached, as type1 replays mappings after attaching.
+ *
+ * Return: 0 or a negative errno, with nothing mirrored.
+ */
+int iommufd_hwpt_paging_mirror(struct iommufd_hwpt_paging *hwpt,
+			       struct iommufd_device *idev)
+{
+	int rc;
+
+	lockdep_assert_held(&hwpt->ioas->mutex);
+
+	/* Before any mapping: drivers only force snooping on empty domains */
+	if (idev->ops->enforce_cache_coherency)
+		hwpt->enforce_cache_coherency =
+			idev->ops->enforce_cache_coherency(idev, hwpt->domain);
+	rc = iopt_table_add_domain(&hwpt->ioas->iopt, hwpt->domain);
+	if (rc)
+		return rc;
+	list_add_tail(&hwpt->hwpt_item, &hwpt->ioas->hwpt_list);
+	return 0;
+}
+
+/**
+ * iommufd_hwpt_paging_alloc() - make a HWPT for a device over an IOAS
  * @ictx: the file's context
  * @ioas: the IOAS; its mutex is held
  * @idev: the device whose ops allocate the domain
  * @flags: IOMMU_HWPT_ALLOC_* flags the device's ops understand
- * @auto_domain: made by a device attach, destroyed with its last device
+ * @auto_domain: made by a device attach, destroyed with its last device;
+ *	the caller attaches the device, then calls
+ *	iommufd_hwpt_paging_mirror()
  *
- * Return: the HWPT, filled but not published, or an ERR_PTR.
+ * Return: the HWPT, not published, or an ERR_PTR.  Unless @auto_domain it
+ * already mirrors the IOAS.
  */
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
@@ -75,14 +107,11 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		hwpt->domain = NULL;
 		goto err_abort;
 	}
-	if (idev->ops->enforce_cache_coherency)
-		hwpt->enforce_cache_coherency =
-			idev->ops->enforce_cache_coherency(idev, hwpt->domain);
-
-	rc = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
-	if (rc)
-		goto err_abort;
-	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
+	if (!auto_domain) {
+		rc = iommufd_hwpt_paging_mirror(hwpt, idev);
+		if (rc)
+			goto err_abort;
+	}
 	return hwpt;
 
 err_abort:

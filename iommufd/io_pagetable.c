@@ -1007,6 +1007,10 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	u32 id;
 	int rc;
 
+	/* A domain its driver has not finished setting up maps nothing */
+	if (!domain->pgsize_bitmap)
+		return -EINVAL;
+
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	first = !iopt_has_domains(iopt);

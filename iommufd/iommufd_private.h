@@ -259,6 +259,8 @@ struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
 			  bool auto_domain);
+int iommufd_hwpt_paging_mirror(struct iommufd_hwpt_paging *hwpt,
+			       struct iommufd_device *idev);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# usage: vfio_edu.sh type1|iommufd [KO]
+# usage: vfio_edu.sh [-u] type1|iommufd [KO]
+#   -u  allow_unsafe_interrupts=1 for the backend: for an IOMMU without
+#       MSI isolation, such as virtio-iommu on x86
 #
 #   guest: q35 + intel-iommu (interrupt remapping on)
 #     00:0x.0 edu (1234:11e8) --- vfio-pci --- /dev/vfio/<group>
@@ -16,6 +18,11 @@
 # Exit 4 (skip) without an edu device.
 set -u
 . "$(dirname "$0")/lib/ktap.sh"
+unsafe=0
+if [ "${1:-}" = -u ]; then
+	unsafe=1
+	shift
+fi
 backend=$1
 ko=${2:-iommufd.ko}
 
@@ -36,7 +43,9 @@ echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
 
 before=$(dmesg | wc -l)
 if [ "$backend" = iommufd ]; then
-	run insmod "$ko" || exit 1
+	run insmod "$ko" "allow_unsafe_interrupts=$unsafe" || exit 1
+elif [ $unsafe = 1 ]; then
+	echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
 fi
 selftests/bin/vfio_edu
 rc=$?
@@ -52,7 +61,7 @@ if [ "$backend" = type1 ] && [ "$served" != 0 ]; then
 	log "FAILED: iommufd served a container while testing type1"
 	rc=1
 fi
-faults=$(echo "$new" | grep -c 'DMAR: \[DMA Write')
+faults=$(echo "$new" | grep -cE 'DMAR: \[DMA Write|virtio_iommu.*fault')
 log "IOMMU write faults reported: $faults"
 if [ "$faults" = 0 ]; then
 	log "FAILED: the DMA to an unmapped IOVA did not fault"
