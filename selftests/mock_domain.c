@@ -281,10 +281,11 @@ TEST_F(mock, access_pin_released_on_unmap)
 	close(create.create_access.out_access_fd);
 }
 
+/* idev and stop are shared with the thread: __atomic builtins only */
 struct hammer {
 	int fd;
-	volatile __u32 idev;
-	volatile int stop;
+	__u32 idev;
+	int stop;
 	int calls;
 };
 
@@ -293,10 +294,10 @@ static void *get_hw_info_loop(void *arg)
 	struct hammer *h = arg;
 	char data[64];
 
-	while (!h->stop) {
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
 		struct iommu_hw_info info = {
 			.size = sizeof(info),
-			.dev_id = h->idev,
+			.dev_id = __atomic_load_n(&h->idev, __ATOMIC_RELAXED),
 			.data_len = sizeof(data),
 			.data_uptr = (uintptr_t)data,
 		};
@@ -318,12 +319,12 @@ TEST_F(mock, destroy_device_while_in_use)
 	for (i = 0; i != 1000; i++) {
 		ASSERT_EQ(0, _test_mock_domain(self->fd, self->ioas_id, &stdev,
 					       NULL, &idev));
-		h.idev = idev;
+		__atomic_store_n(&h.idev, idev, __ATOMIC_RELAXED);
 		test_destroy(stdev);
 		/* The device went with its owner, not later */
 		test_err_destroy(ENOENT, idev);
 	}
-	h.stop = 1;
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	EXPECT_LT(0, h.calls);
 	test_destroy(self->ioas_id);
