@@ -292,6 +292,7 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 		return -EOVERFLOW;
 	area->iopt = iopt;
 	interval_tree_insert(&area->node, &iopt->area_itree);
+	iopt->nr_areas++;
 	return 0;
 }
 
@@ -302,6 +303,7 @@ static void iopt_abort_area(struct iopt_area *area)
 	if (area->iopt) {
 		down_write(&area->iopt->iova_rwsem);
 		interval_tree_remove(&area->node, &area->iopt->area_itree);
+		area->iopt->nr_areas--;
 		up_write(&area->iopt->iova_rwsem);
 	}
 	kfree(area);

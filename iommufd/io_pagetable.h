@@ -95,6 +95,7 @@ struct iopt_pages {
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 				    bool writable);
 void iopt_release_pages(struct kref *kref);
+int iopt_pages_change_owner(struct iopt_pages *pages, void __user *uptr);
 
 static inline void iopt_put_pages(struct iopt_pages *pages)
 {
@@ -169,6 +170,7 @@ static inline unsigned long iopt_area_start_byte(struct iopt_area *area,
  * @next_domain_id: the id the next attached domain gets
  * @iova_rwsem: see the lock order above
  * @area_itree: struct iopt_area by IOVA
+ * @nr_areas: how many areas @area_itree holds, busy ones included
  * @allowed_itree: if not empty, the only IOVAs areas may use
  * @reserved_itree: struct iopt_reserved: IOVAs no area may use
  * @accesses: in-kernel accesses using this table, told about unmaps
@@ -182,6 +184,7 @@ struct io_pagetable {
 	u32 next_domain_id;
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached area_itree;
+	unsigned long nr_areas;
 	struct rb_root_cached allowed_itree;
 	struct rb_root_cached reserved_itree;
 	struct xarray accesses;

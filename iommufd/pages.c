@@ -136,6 +136,83 @@ static int iopt_pages_charge(struct iopt_pages *pages, unsigned long n,
 	return 0;
 }
 
+/* Who owns an iopt_pages: whose memory it is, who is charged for it */
+struct iopt_pages_owner {
+	struct mm_struct *mm;
+	struct task_struct *task;
+	struct user_struct *user;
+	bool lock_cap;
+};
+
+static void iopt_pages_swap_owner(struct iopt_pages *pages,
+				  struct iopt_pages_owner *owner)
+{
+	swap(pages->source_mm, owner->mm);
+	swap(pages->source_task, owner->task);
+	swap(pages->source_user, owner->user);
+	swap(pages->lock_cap, owner->lock_cap);
+}
+
+/**
+ * iopt_pages_change_owner() - hand an iopt_pages to the current process
+ * @pages: the pages
+ * @uptr: the page-aligned address of their first page in the current
+ *	process
+ *
+ * For VFIO_DMA_MAP_FLAG_VADDR: a process, often the same program after
+ * exec, gives the new address of memory that is mapped already.  The pinned
+ * pages, and whatever maps them, are left alone: only pins made from now on
+ * read @uptr, in the current process's address space.  The pages pinned now
+ * are charged to the current process (its RLIMIT_MEMLOCK applies, unless it
+ * has CAP_IPC_LOCK) and uncharged from the old owner, as vfio_iommu_type1
+ * moves locked_vm to the new mm; an old mm that has exited is left as it
+ * is.  When the current process owns the pages already only @uptr changes.
+ *
+ * Return: 0, or -ENOMEM over the new owner's limit with nothing changed.
+ */
+int iopt_pages_change_owner(struct iopt_pages *pages, void __user *uptr)
+{
+	struct iopt_pages_owner owner = {
+		.mm = current->mm,
+		.task = current->group_leader,
+		.user = current_user(),
+		.lock_cap = capable(CAP_IPC_LOCK),
+	};
+	bool alive;
+	int rc = 0;
+
+	if (WARN_ON((uintptr_t)uptr % PAGE_SIZE))
+		return -EINVAL;
+	mutex_lock(&pages->mutex);
+	if (pages->source_mm == current->mm)
+		goto out_set_uptr;
+
+	/* Charge the new owner, then uncharge the old one */
+	iopt_pages_swap_owner(pages, &owner);
+	rc = iopt_pages_charge(pages, pages->npinned, true);
+	iopt_pages_swap_owner(pages, &owner);
+	if (rc)
+		goto out_unlock;
+	alive = mmget_not_zero(pages->source_mm);
+	if (alive || pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+		iopt_pages_charge(pages, pages->npinned, false);
+	if (alive)
+		mmput(pages->source_mm);
+
+	mmgrab(owner.mm);
+	get_task_struct(owner.task);
+	get_uid(owner.user);
+	iopt_pages_swap_owner(pages, &owner);
+	mmdrop(owner.mm);
+	put_task_struct(owner.task);
+	free_uid(owner.user);
+out_set_uptr:
+	pages->uptr = uptr;
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
 static int iopt_pages_store_pfns(struct iopt_pages *pages,
 				 unsigned long index, struct page **batch,
 				 unsigned long n)
