@@ -36,12 +36,16 @@
 
 #include "iommufd/io_pagetable.h"
 
+struct vfio_compat_container;
+
 /**
  * struct iommufd_ctx - the state behind one open /dev/iommu file
  * @file: the file, or NULL for a VFIO container's context
  * @objects: the objects made through it, by id
  * @destroy_wait: destroyers wait here for short-term users to go
  * @vfio_ioas: the IOAS the VFIO container ioctls on this file use
+ * @vfio_compat: the state of those ioctls (vfio_compat/view.c), made on
+ *	first use
  * @account_mode: where IOAS_MAP charges pinned pages
  *	(IOMMU_OPTION_RLIMIT_MODE)
  */
@@ -50,6 +54,7 @@ struct iommufd_ctx {
 	struct xarray objects;
 	wait_queue_head_t destroy_wait;
 	struct iommufd_ioas *vfio_ioas;
+	struct vfio_compat_container *vfio_compat;
 	u8 account_mode;
 };
 
@@ -334,5 +339,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd);
 
 int iommufd_vfio_backend_register(void);
 void iommufd_vfio_backend_unregister(void);
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg);
+void iommufd_vfio_release(struct iommufd_ctx *ictx);
 
 #endif

@@ -15,7 +15,8 @@
  * version: a shorter struct is refused with -EINVAL, a longer one is
  * accepted if the bytes the kernel does not know are zero (else -E2BIG).
  * Handlers refuse unknown flags and non-zero reserved fields with
- * -EOPNOTSUPP.
+ * -EOPNOTSUPP.  The numbers below the table's, of the same type, are the
+ * VFIO container ioctls, answered by vfio_compat/view.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,6 +24,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/vfio.h>
 
 #include "iommufd/iommufd_private.h"
 #ifdef IOMMUFD_TEST
@@ -397,6 +399,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 
 static int iommufd_fops_release(struct inode *inode, struct file *filp)
 {
+	iommufd_vfio_release(filp->private_data);
 	iommufd_ctx_destroy(filp->private_data);
 	return 0;
 }
@@ -412,6 +415,9 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	int rc;
 
 	nr = _IOC_NR(cmd);
+	/* VFIO_TYPE is IOMMUFD_TYPE: the container ioctls come below the base */
+	if (_IOC_TYPE(cmd) == VFIO_TYPE && nr < IOMMUFD_CMD_BASE)
+		return iommufd_vfio_ioctl(ictx, cmd, arg);
 	if (nr < IOMMUFD_CMD_BASE ||
 	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
 		return -ENOTTY;

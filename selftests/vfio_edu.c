@@ -4,10 +4,14 @@
  * vfio-pci, copies bytes from a mapped buffer into its own memory and
  * back, and a DMA to an unmapped IOVA leaves the old buffer untouched.
  * Also the container ioctls' answers and errnos that a legacy program
- * sees.  Runs the same against whichever backend vfio.ko picks:
+ * sees, VFIO_UPDATE_VADDR (the device keeps reaching the memory while its
+ * address changes) and dirty page tracking, with their exact outputs.
+ * Runs the same against whichever backend vfio.ko picks:
  * vfio_iommu_type1 or this module (selftests/vfio_edu.sh runs both), for
  * type1 v1 and v2 containers.
  */
+#include <sys/wait.h>
+
 #include "lib/iommufd_utils.h"
 #include "lib/vfio_edu.h"
 
@@ -140,6 +144,8 @@ TEST_F(edu, get_info)
 	mig = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION);
 	ASSERT_NE(NULL, mig);
 	EXPECT_EQ(4096, mig->pgsize_bitmap);
+	/* The bitmap of INT_MAX pages */
+	EXPECT_EQ(1UL << 28, mig->max_dirty_bitmap_size);
 	ranges = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
 	ASSERT_NE(NULL, ranges);
 	ASSERT_LE(2, ranges->nr_iovas);
@@ -254,8 +260,560 @@ TEST_F(edu, check_extension)
 	EXPECT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU));
 	EXPECT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
 	EXPECT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
+	/* Nothing but an IOMMU-backed group: vaddrs may be updated */
+	EXPECT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	EXPECT_EQ(1, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU));
 	EXPECT_EQ(0, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU));
 	EXPECT_EQ(0, ioctl(c, VFIO_CHECK_EXTENSION, 1000));
+}
+
+/* MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR: the new address of a mapping */
+static int edu_set_vaddr(struct edu *edu, void *buf, __u64 iova, __u64 size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (uintptr_t)buf,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(edu->container, VFIO_IOMMU_MAP_DMA, &map) ? errno : 0;
+}
+
+static void *map_memfd(int memfd)
+{
+	return mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd,
+		    0);
+}
+
+/*
+ * VFIO_UPDATE_VADDR: the vaddr is invalidated, the memory moves to another
+ * address (a memfd mapped again, as after exec), the device keeps reaching
+ * it all along, and the new address is given.
+ */
+TEST_F(edu, update_vaddr)
+{
+	int memfd = memfd_create("edu", 0);
+	__u8 *a, *b;
+	__u64 unmapped = 0;
+	int i;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, MAP_SIZE));
+	a = map_memfd(memfd);
+	ASSERT_NE(MAP_FAILED, a);
+	for (i = 0; i != XFER; i++)
+		a[i] = i * 5 + 1;
+	ASSERT_EQ(0, edu_map(&self->edu, a, IOVA, MAP_SIZE));
+	ASSERT_EQ(0, edu_dma(&self->edu, IOVA, EDU_BUFFER, XFER, false));
+
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA, MAP_SIZE,
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+	EXPECT_EQ(MAP_SIZE, unmapped);
+	/* Still pinned and charged */
+	EXPECT_EQ(self->vm_lck + (long)(MAP_SIZE / 1024),
+		  proc_status_kb("VmLck"));
+	/* Already invalid */
+	EXPECT_EQ(EINVAL, edu_unmap(&self->edu, IOVA, MAP_SIZE,
+				    VFIO_DMA_UNMAP_FLAG_VADDR, NULL));
+
+	/* The same memory at another address; the old one goes */
+	b = map_memfd(memfd);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_EQ(0, munmap(a, MAP_SIZE));
+
+	/* The device still reaches the pinned pages */
+	ASSERT_EQ(0, edu_dma(&self->edu, EDU_BUFFER, IOVA + 0x8000, XFER,
+			     true));
+	for (i = 0; i != XFER; i++)
+		ASSERT_EQ((__u8)(i * 5 + 1), b[0x8000 + i]);
+
+	/* A new vaddr takes no access flags, and exactly the mapping */
+	{
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_VADDR |
+				 VFIO_DMA_MAP_FLAG_READ,
+			.vaddr = (uintptr_t)b,
+			.iova = IOVA,
+			.size = MAP_SIZE,
+		};
+
+		EXPECT_EQ(EINVAL, ioctl_errno(self->edu.container,
+					      VFIO_IOMMU_MAP_DMA, &map));
+	}
+	EXPECT_EQ(EINVAL, edu_set_vaddr(&self->edu, b, IOVA, MAP_SIZE / 2));
+	EXPECT_EQ(EINVAL, edu_set_vaddr(&self->edu, b, IOVA + 4096,
+					MAP_SIZE - 4096));
+	EXPECT_EQ(EINVAL, edu_set_vaddr(&self->edu, b + 8, IOVA, MAP_SIZE));
+	EXPECT_EQ(ENOENT, edu_set_vaddr(&self->edu, b, IOVA + MAP_SIZE,
+					MAP_SIZE));
+	ASSERT_EQ(0, edu_set_vaddr(&self->edu, b, IOVA, MAP_SIZE));
+	/* Valid again */
+	EXPECT_EQ(EINVAL, edu_set_vaddr(&self->edu, b, IOVA, MAP_SIZE));
+	EXPECT_EQ(self->vm_lck + (long)(MAP_SIZE / 1024),
+		  proc_status_kb("VmLck"));
+
+	/* And DMA goes on both ways */
+	for (i = 0; i != XFER; i++)
+		b[0x10000 + i] = i * 3 + 7;
+	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x10000, EDU_BUFFER, XFER,
+			     false));
+	ASSERT_EQ(0, edu_dma(&self->edu, EDU_BUFFER, IOVA + 0x20000, XFER,
+			     true));
+	EXPECT_EQ(0, memcmp(b + 0x10000, b + 0x20000, XFER));
+
+	ASSERT_EQ(0, edu_unmap(&self->edu, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+			       &unmapped));
+	EXPECT_EQ(MAP_SIZE, unmapped);
+	munmap(b, MAP_SIZE);
+	close(memfd);
+}
+
+/* Which mappings UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR invalidates */
+TEST_F(edu, update_vaddr_ranges)
+{
+	bool v2 = variant->type == VFIO_TYPE1v2_IOMMU;
+	__u8 *buf = self->buf;
+	__u64 unmapped = 1;
+
+	ASSERT_EQ(0, edu_map(&self->edu, buf, IOVA, 65536));
+	ASSERT_EQ(0, edu_map(&self->edu, buf + 65536, IOVA + 65536, 65536));
+
+	/* One already invalid undoes the others: none is invalid after */
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA + 65536, 65536,
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+	EXPECT_EQ(65536, unmapped);
+	EXPECT_EQ(EINVAL, edu_unmap(&self->edu, IOVA, 2 * 65536,
+				    VFIO_DMA_UNMAP_FLAG_VADDR, NULL));
+	EXPECT_EQ(EINVAL, edu_set_vaddr(&self->edu, buf, IOVA, 65536));
+	ASSERT_EQ(0, edu_set_vaddr(&self->edu, buf + 65536, IOVA + 65536,
+				   65536));
+
+	/* Bisecting: v2 refuses, v1 stops at a mapping starting before */
+	if (v2) {
+		EXPECT_EQ(EINVAL, edu_unmap(&self->edu, IOVA + 4096, 65536,
+					    VFIO_DMA_UNMAP_FLAG_VADDR, NULL));
+	} else {
+		ASSERT_EQ(0, edu_unmap(&self->edu, IOVA + 4096, 65536,
+				       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+		EXPECT_EQ(0, unmapped);
+	}
+	/* Nothing there */
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA + 8 * 65536, 65536,
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+	EXPECT_EQ(0, unmapped);
+
+	/* All of them */
+	ASSERT_EQ(0, edu_unmap(&self->edu, 0, 0,
+			       VFIO_DMA_UNMAP_FLAG_ALL |
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+	EXPECT_EQ(2 * 65536, unmapped);
+	ASSERT_EQ(0, edu_set_vaddr(&self->edu, buf, IOVA, 65536));
+	/* A mapping whose vaddr is invalid can still be unmapped */
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA + 65536, 65536, 0,
+			       &unmapped));
+	EXPECT_EQ(65536, unmapped);
+	EXPECT_EQ(self->vm_lck + 64, proc_status_kb("VmLck"));
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA, 65536, 0, &unmapped));
+	EXPECT_EQ(65536, unmapped);
+	/* Flags and sizes are checked as for any unmap */
+	EXPECT_EQ(EINVAL, edu_unmap(&self->edu, IOVA + 1, 4096,
+				    VFIO_DMA_UNMAP_FLAG_VADDR, NULL));
+	EXPECT_EQ(EINVAL, edu_unmap(&self->edu, IOVA, 0,
+				    VFIO_DMA_UNMAP_FLAG_VADDR, NULL));
+}
+
+/*
+ * Another process gives the new vaddr: the pinned pages are charged to it
+ * from then on, as type1 moves them to the new mm.
+ */
+TEST_F(edu, update_vaddr_new_owner)
+{
+	long kb = MAP_SIZE / 1024, child[2] = { -1, -1 };
+	int memfd = memfd_create("edu", 0), pipefd[2], status;
+	__u64 unmapped = 0;
+	__u8 *a;
+	pid_t pid;
+	int i;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, MAP_SIZE));
+	a = map_memfd(memfd);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_EQ(0, edu_map(&self->edu, a, IOVA, MAP_SIZE));
+	EXPECT_EQ(self->vm_lck + kb, proc_status_kb("VmLck"));
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA, MAP_SIZE,
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		long before = proc_status_kb("VmLck"), res[2];
+		void *b = map_memfd(memfd);
+
+		res[0] = b == MAP_FAILED ? errno :
+			 edu_set_vaddr(&self->edu, b, IOVA, MAP_SIZE);
+		res[1] = proc_status_kb("VmLck") - before;
+		_exit(write(pipefd[1], res, sizeof(res)) != sizeof(res));
+	}
+	ASSERT_EQ(sizeof(child), read(pipefd[0], child, sizeof(child)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(0, child[0]);
+	/* The child was charged, the parent no longer is */
+	EXPECT_EQ(kb, child[1]);
+	EXPECT_EQ(self->vm_lck, proc_status_kb("VmLck"));
+
+	/* The child is gone: the device still reaches the memory */
+	for (i = 0; i != XFER; i++)
+		a[i] = i ^ 0x5a;
+	ASSERT_EQ(0, edu_dma(&self->edu, IOVA, EDU_BUFFER, XFER, false));
+	ASSERT_EQ(0, edu_dma(&self->edu, EDU_BUFFER, IOVA + 0x4000, XFER,
+			     true));
+	EXPECT_EQ(0, memcmp(a, a + 0x4000, XFER));
+
+	/* Back to this process */
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA, MAP_SIZE,
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+	ASSERT_EQ(0, edu_set_vaddr(&self->edu, a, IOVA, MAP_SIZE));
+	EXPECT_EQ(self->vm_lck + kb, proc_status_kb("VmLck"));
+	ASSERT_EQ(0, edu_unmap(&self->edu, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+			       &unmapped));
+	EXPECT_EQ(MAP_SIZE, unmapped);
+	munmap(a, MAP_SIZE);
+	close(memfd);
+}
+
+/* Another group bound to vfio-pci, if there is one: its /dev/vfio path */
+static int other_vfio_group(struct edu *edu, char *path, size_t len)
+{
+	const char *drv = "/sys/bus/pci/drivers/vfio-pci";
+	DIR *dir = opendir(drv);
+	struct dirent *d;
+	int rc = -1;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		char link[PATH_MAX], target[PATH_MAX];
+		ssize_t n;
+
+		if (!strchr(d->d_name, ':') || !strcmp(d->d_name, edu->bdf))
+			continue;
+		snprintf(link, sizeof(link), "%s/%s/iommu_group", drv,
+			 d->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = 0;
+		snprintf(path, len, "/dev/vfio/%s", basename(target));
+		rc = 0;
+		break;
+	}
+	closedir(dir);
+	return rc;
+}
+
+/* Attaching could pin from user addresses: refused while one is invalid */
+TEST_F(edu, update_vaddr_blocks_attach)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[PATH_MAX];
+	__u64 unmapped = 0;
+	int group;
+
+	if (other_vfio_group(&self->edu, path, sizeof(path)))
+		SKIP(return, "no second group bound to vfio-pci");
+	group = open(path, O_RDWR);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_GET_STATUS, &status));
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		SKIP(return, "the second group is not viable");
+
+	ASSERT_EQ(0, edu_map(&self->edu, self->buf, IOVA, MAP_SIZE));
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA, MAP_SIZE,
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+	EXPECT_EQ(EBUSY, ioctl_errno(group, VFIO_GROUP_SET_CONTAINER,
+				     &self->edu.container));
+	ASSERT_EQ(0, edu_set_vaddr(&self->edu, self->buf, IOVA, MAP_SIZE));
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER,
+			   &self->edu.container));
+	EXPECT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+	close(group);
+	ASSERT_EQ(0, edu_unmap(&self->edu, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+			       &unmapped));
+	EXPECT_EQ(MAP_SIZE, unmapped);
+}
+
+/* VFIO_IOMMU_DIRTY_PAGES; 0 or the errno */
+static int edu_dirty(struct edu *edu, __u32 flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap dirty = {
+		.argsz = sizeof(dirty),
+		.flags = flags,
+	};
+
+	return ioctl_errno(edu->container, VFIO_IOMMU_DIRTY_PAGES, &dirty);
+}
+
+/* VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP; 0 or the errno */
+static int edu_get_bitmap(struct edu *edu, __u64 iova, __u64 size,
+			  __u64 pgsize, __u64 *bitmap, __u64 bitmap_size)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap dirty;
+		struct vfio_iommu_type1_dirty_bitmap_get range;
+	} cmd = {
+		.dirty = {
+			.argsz = sizeof(cmd),
+			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+		},
+		.range = {
+			.iova = iova,
+			.size = size,
+			.bitmap = {
+				.pgsize = pgsize,
+				.size = bitmap_size,
+				.data = bitmap,
+			},
+		},
+	};
+
+	return ioctl_errno(edu->container, VFIO_IOMMU_DIRTY_PAGES, &cmd);
+}
+
+/* UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP; 0 or the errno */
+static int edu_unmap_bitmap(struct edu *edu, __u64 iova, __u64 size,
+			    __u32 flags, __u64 pgsize, __u64 *bitmap,
+			    __u64 bitmap_size, __u64 *unmapped)
+{
+	struct {
+		struct vfio_iommu_type1_dma_unmap unmap;
+		struct vfio_bitmap bitmap;
+	} cmd = {
+		.unmap = {
+			.argsz = sizeof(cmd),
+			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | flags,
+			.iova = iova,
+			.size = size,
+		},
+		.bitmap = {
+			.pgsize = pgsize,
+			.size = bitmap_size,
+			.data = bitmap,
+		},
+	};
+
+	if (ioctl(edu->container, VFIO_IOMMU_UNMAP_DMA, &cmd))
+		return errno;
+	if (unmapped)
+		*unmapped = cmd.unmap.size;
+	return 0;
+}
+
+#define PATTERN 0xa5a5a5a5a5a5a5a5ULL
+
+/* Dirty page tracking is v2 only */
+TEST_F(edu, dirty_pages_v1)
+{
+	struct vfio_iommu_type1_dirty_bitmap dirty = { .argsz = 1 };
+	__u64 bitmap = 0;
+
+	if (variant->type != VFIO_TYPE1_IOMMU)
+		SKIP(return, "v2 container");
+	EXPECT_EQ(EACCES, edu_dirty(&self->edu,
+				    VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	EXPECT_EQ(EACCES, edu_dirty(&self->edu,
+				    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	/* Before any other check */
+	EXPECT_EQ(EACCES, ioctl_errno(self->edu.container,
+				      VFIO_IOMMU_DIRTY_PAGES, &dirty));
+	ASSERT_EQ(0, edu_map(&self->edu, self->buf, IOVA, 65536));
+	EXPECT_EQ(EACCES, edu_get_bitmap(&self->edu, IOVA, 65536, 4096,
+					 &bitmap, sizeof(bitmap)));
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, IOVA, 65536, 0, 4096,
+					   &bitmap, sizeof(bitmap), NULL));
+	EXPECT_EQ(0, bitmap);
+}
+
+/*
+ * With an IOMMU-backed group attached every mapped page is dirty, at each
+ * read: type1 cannot know what the device wrote.  The bitmaps are written
+ * as type1 writes them, around the mappings too.
+ */
+TEST_F(edu, dirty_pages)
+{
+	__u64 bitmap[4], unmapped = 0;
+	__u8 *buf = self->buf;
+	int c = self->edu.container;
+
+	if (variant->type != VFIO_TYPE1v2_IOMMU)
+		SKIP(return, "v1 container");
+
+	/* 16 pages, 16 pages right after, 8 pages 64 pages later */
+	ASSERT_EQ(0, edu_map(&self->edu, buf, IOVA, 65536));
+	ASSERT_EQ(0, edu_map(&self->edu, buf + 65536, IOVA + 65536, 65536));
+	ASSERT_EQ(0, edu_map(&self->edu, buf + 0x40000, IOVA + 0x40000,
+			     0x8000));
+
+	/* Not tracking */
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536, 4096,
+					 bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, IOVA, 65536, 0, 4096,
+					   bitmap, 8, NULL));
+	ASSERT_EQ(0, edu_dirty(&self->edu, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_EQ(0, edu_dirty(&self->edu, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+
+	/* Each mapping from its start: whole words are written */
+	bitmap[0] = PATTERN;
+	ASSERT_EQ(0, edu_get_bitmap(&self->edu, IOVA, 65536, 4096, bitmap,
+				    8));
+	EXPECT_EQ(0xffffULL, bitmap[0]);
+	/* Read again: still dirty, the device may have written */
+	bitmap[0] = 0;
+	ASSERT_EQ(0, edu_get_bitmap(&self->edu, IOVA, 65536, 4096, bitmap,
+				    8));
+	EXPECT_EQ(0xffffULL, bitmap[0]);
+	bitmap[0] = PATTERN;
+	bitmap[1] = PATTERN;
+	ASSERT_EQ(0, edu_get_bitmap(&self->edu, IOVA + 0x40000, 0x8000, 4096,
+				    bitmap, 16));
+	EXPECT_EQ(0xffULL, bitmap[0]);
+	EXPECT_EQ(PATTERN, bitmap[1]);
+
+	/*
+	 * From 16 pages before the first: a mapping's first word keeps the
+	 * user's bits, its last word is cleared after it, other words are
+	 * left alone.
+	 */
+	bitmap[0] = PATTERN;
+	bitmap[1] = PATTERN;
+	bitmap[2] = PATTERN;
+	bitmap[3] = PATTERN;
+	ASSERT_EQ(0, edu_get_bitmap(&self->edu, IOVA - 65536, 0x58000, 4096,
+				    bitmap, 16));
+	EXPECT_EQ(PATTERN | 0x0000ffffffff0000ULL, bitmap[0]);
+	EXPECT_EQ(PATTERN | 0x0000000000ff0000ULL, bitmap[1]);
+	EXPECT_EQ(PATTERN, bitmap[2]);
+
+	/* Errors */
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536, 8192,
+					 bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536, 0,
+					 bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536, 4096,
+					 bitmap, 0));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65 * 65536, 4096,
+					 bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536, 4096,
+					 bitmap, (1ULL << 28) + 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 0, 4096, bitmap,
+					 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA + 1, 65536, 4096,
+					 bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536 + 1, 4096,
+					 bitmap, 8));
+	/* The range cuts a mapping, at its start or at its end */
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA + 4096, 65536,
+					 4096, bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536 + 4096,
+					 4096, bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, -4096ULL, 8192, 4096,
+					 bitmap, 8));
+	/* A bitmap that is not there */
+	EXPECT_EQ(EFAULT, edu_get_bitmap(&self->edu, IOVA, 65536, 4096,
+					 (__u64 *)4096, 8));
+	{
+		struct vfio_iommu_type1_dirty_bitmap dirty = {
+			.argsz = sizeof(dirty),
+			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+		};
+
+		/* No room for the range */
+		EXPECT_EQ(EINVAL, ioctl_errno(c, VFIO_IOMMU_DIRTY_PAGES,
+					      &dirty));
+		dirty.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+			      VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+		EXPECT_EQ(EINVAL, ioctl_errno(c, VFIO_IOMMU_DIRTY_PAGES,
+					      &dirty));
+		dirty.flags = 0;
+		EXPECT_EQ(EINVAL, ioctl_errno(c, VFIO_IOMMU_DIRTY_PAGES,
+					      &dirty));
+		dirty.flags = 1 << 3;
+		EXPECT_EQ(EINVAL, ioctl_errno(c, VFIO_IOMMU_DIRTY_PAGES,
+					      &dirty));
+		dirty.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
+		dirty.argsz = 4;
+		EXPECT_EQ(EINVAL, ioctl_errno(c, VFIO_IOMMU_DIRTY_PAGES,
+					      &dirty));
+	}
+
+	/* A mapping made while tracking is dirty too */
+	ASSERT_EQ(0, edu_map(&self->edu, buf + 0x80000, IOVA + 0x80000,
+			     65536));
+	bitmap[0] = PATTERN;
+	ASSERT_EQ(0, edu_get_bitmap(&self->edu, IOVA + 0x80000, 65536, 4096,
+				    bitmap, 8));
+	EXPECT_EQ(0xffffULL, bitmap[0]);
+
+	/* Unmap with the bitmap: the same rules and output */
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, IOVA + 0x80000, 65536,
+					   0, 8192, bitmap, 8, NULL));
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, IOVA + 0x80000, 65536,
+					   0, 4096, bitmap, 0, NULL));
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, 0, 0,
+					   VFIO_DMA_UNMAP_FLAG_ALL, 4096,
+					   bitmap, 8, NULL));
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, IOVA + 0x80000, 65536,
+					   VFIO_DMA_UNMAP_FLAG_VADDR, 4096,
+					   bitmap, 8, NULL));
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, IOVA + 0x80000, 4096,
+					   0, 4096, bitmap, 8, NULL));
+	{
+		struct vfio_iommu_type1_dma_unmap unmap = {
+			.argsz = sizeof(unmap),
+			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+			.iova = IOVA + 0x80000,
+			.size = 65536,
+		};
+
+		/* No room for the bitmap */
+		EXPECT_EQ(EINVAL, ioctl_errno(c, VFIO_IOMMU_UNMAP_DMA,
+					      &unmap));
+	}
+	/* From 8 pages before it */
+	bitmap[0] = PATTERN;
+	bitmap[1] = PATTERN;
+	ASSERT_EQ(0, edu_unmap_bitmap(&self->edu, IOVA + 0x78000, 0x18000, 0,
+				      4096, bitmap, 8, &unmapped));
+	EXPECT_EQ(65536, unmapped);
+	EXPECT_EQ(PATTERN | 0x0000000000ffff00ULL, bitmap[0]);
+	EXPECT_EQ(PATTERN, bitmap[1]);
+	/* Nothing left there: nothing written */
+	bitmap[0] = PATTERN;
+	ASSERT_EQ(0, edu_unmap_bitmap(&self->edu, IOVA + 0x78000, 0x18000, 0,
+				      4096, bitmap, 8, &unmapped));
+	EXPECT_EQ(0, unmapped);
+	EXPECT_EQ(PATTERN, bitmap[0]);
+
+	ASSERT_EQ(0, edu_dirty(&self->edu, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	ASSERT_EQ(0, edu_dirty(&self->edu, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	EXPECT_EQ(EINVAL, edu_get_bitmap(&self->edu, IOVA, 65536, 4096,
+					 bitmap, 8));
+	EXPECT_EQ(EINVAL, edu_unmap_bitmap(&self->edu, IOVA, 65536, 0, 4096,
+					   bitmap, 8, NULL));
+
+	/* Tracking again: a fresh start, every page dirty */
+	ASSERT_EQ(0, edu_dirty(&self->edu, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	bitmap[0] = 0;
+	ASSERT_EQ(0, edu_unmap_bitmap(&self->edu, IOVA, 2 * 65536, 0, 4096,
+				      bitmap, 8, &unmapped));
+	EXPECT_EQ(2 * 65536, unmapped);
+	EXPECT_EQ(0xffffffffULL, bitmap[0]);
+	/* Closing the container with tracking on */
 }
 
 TEST_HARNESS_MAIN

@@ -15,7 +15,9 @@
 # Binds the edu device to vfio-pci and runs selftests/bin/vfio_edu with
 # the backend asked for; then checks in dmesg which backend served the
 # containers and that the DMA to an unmapped IOVA faulted in the IOMMU.
-# Exit 4 (skip) without an edu device.
+# With e1000e NICs in the guest (guest-run --nics) the first is bound to
+# vfio-pci too: a second group, for the tests that attach one (skipped
+# otherwise).  Exit 4 (skip) without an edu device.
 set -u
 . "$(dirname "$0")/lib/ktap.sh"
 unsafe=0
@@ -40,6 +42,16 @@ bdf=$(basename "$(dirname "$bdf")")
 run modprobe vfio-pci || exit 1
 echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
 [ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ] || { log "edu not bound"; exit 1; }
+
+# A second group for the attach tests, when the guest has e1000e NICs
+nic=$(grep -l 0x10d3 /sys/bus/pci/devices/*/device 2>/dev/null | head -n 1)
+if [ -n "$nic" ]; then
+	nic=$(dirname "$nic")
+	echo vfio-pci > "$nic/driver_override"
+	[ -e "$nic/driver" ] && echo "${nic##*/}" > "$nic/driver/unbind"
+	echo "${nic##*/}" > /sys/bus/pci/drivers_probe
+	log "second group: ${nic##*/} on $(readlink "$nic/driver")"
+fi
 
 before=$(dmesg | wc -l)
 if [ "$backend" = iommufd ]; then

@@ -34,11 +34,18 @@ module_param_named(disable_hugepages, vfio_compat_disable_hugepages, bool,
 MODULE_PARM_DESC(disable_hugepages,
 		 "Disable VFIO IOMMU support for IOMMU hugepages.");
 
+/* VFIO_TYPE1_NESTING_IOMMU is v2: type1 of 6.12 does nothing more for it */
 static void *vfio_compat_open(unsigned long arg)
 {
-	if (arg != VFIO_TYPE1_IOMMU && arg != VFIO_TYPE1v2_IOMMU)
+	switch (arg) {
+	case VFIO_TYPE1_IOMMU:
+		return vfio_compat_container_open(false);
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_TYPE1_NESTING_IOMMU:
+		return vfio_compat_container_open(true);
+	default:
 		return ERR_PTR(-EINVAL);
-	return vfio_compat_container_open(arg == VFIO_TYPE1v2_IOMMU);
+	}
 }
 
 static void vfio_compat_release(void *iommu_data)
@@ -72,9 +79,40 @@ static void vfio_compat_detach_group_op(void *iommu_data,
 	vfio_compat_detach_group(iommu_data, group);
 }
 
+/* Count a page pinned by pin_pages; pin_lock held */
+static int vfio_compat_record_pin(struct vfio_compat_container *c,
+				  unsigned long iova)
+{
+	unsigned long index = iova >> PAGE_SHIFT;
+	void *entry = xa_load(&c->pins, index);
+	unsigned long count = entry ? xa_to_value(entry) : 0;
+
+	return xa_err(xa_store(&c->pins, index, xa_mk_value(count + 1),
+			       GFP_KERNEL_ACCOUNT));
+}
+
+/* Undo vfio_compat_record_pin(); pin_lock held */
+static void vfio_compat_forget_pin(struct vfio_compat_container *c,
+				   unsigned long iova)
+{
+	unsigned long index = iova >> PAGE_SHIFT;
+	void *entry = xa_load(&c->pins, index);
+
+	if (WARN_ON(!entry))
+		return;
+	if (xa_to_value(entry) == 1)
+		xa_erase(&c->pins, index);
+	else
+		/* Replacing an entry allocates nothing: it cannot fail */
+		xa_store(&c->pins, index, xa_mk_value(xa_to_value(entry) - 1),
+			 GFP_KERNEL);
+}
+
 /*
  * Emulated devices pin a page at a time through the container's access, so
- * that they may unpin any subset later, as type1 allows.
+ * that they may unpin any subset later, as type1 allows.  Each pinned page
+ * is recorded: while pinned it counts as dirty.  A group whose device pins
+ * is taken to dirty only what it pins from then on, as type1 does.
  */
 static int vfio_compat_pin_pages(void *iommu_data, struct iommu_group *group,
 				 dma_addr_t user_iova, int npage, int prot,
@@ -82,33 +120,61 @@ static int vfio_compat_pin_pages(void *iommu_data, struct iommu_group *group,
 {
 	struct vfio_compat_container *c = iommu_data;
 	unsigned int flags = prot & IOMMU_WRITE ? IOMMUFD_ACCESS_RW_WRITE : 0;
+	struct vfio_compat_group *cgroup;
 	int i, rc;
 
 	if (!c || !pages)
 		return -EINVAL;
 	if (!c->v2)
 		return -EACCES;
-	mutex_lock(&c->devices_lock);
-	rc = list_empty(&c->devices) ? -EINVAL : 0;
-	mutex_unlock(&c->devices_lock);
-	if (rc)
-		return rc;
+	mutex_lock(&c->pin_lock);
+	if (c->vaddr_invalid_count) {
+		/* Type1 warns, once: the caller misuses VFIO_UPDATE_VADDR */
+		pr_warn_once("pin_pages while a vaddr is invalid (VFIO_UPDATE_VADDR)\n");
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	if (!c->ndevices) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
 
 	for (i = 0; i < npage; i++) {
-		rc = iommufd_access_pin_pages(c->access,
-					      user_iova + i * PAGE_SIZE,
-					      PAGE_SIZE, &pages[i], flags);
+		unsigned long iova = user_iova + i * PAGE_SIZE;
+
+		rc = iommufd_access_pin_pages(c->access, iova, PAGE_SIZE,
+					      &pages[i], flags);
 		if (rc)
 			goto err_unpin;
+		rc = vfio_compat_record_pin(c, iova);
+		if (rc) {
+			iommufd_access_unpin_pages(c->access, iova, PAGE_SIZE);
+			goto err_unpin;
+		}
+		vfio_compat_dirty_mark(c, iova, iova + PAGE_SIZE - 1);
 	}
-	return npage;
+	list_for_each_entry(cgroup, &c->groups, next) {
+		if (cgroup->group == group && !cgroup->pinned_scope) {
+			cgroup->pinned_scope = true;
+			c->num_non_pinned_groups--;
+		}
+	}
+	rc = npage;
+	goto out_unlock;
 
 err_unpin:
-	while (i--)
-		iommufd_access_unpin_pages(c->access,
-					   user_iova + i * PAGE_SIZE, PAGE_SIZE);
+	while (i--) {
+		unsigned long iova = user_iova + i * PAGE_SIZE;
+
+		vfio_compat_forget_pin(c, iova);
+		iommufd_access_unpin_pages(c->access, iova, PAGE_SIZE);
+	}
 	/* Type1 reports an IOVA that nothing maps as -EINVAL */
-	return rc == -ENOENT ? -EINVAL : rc;
+	if (rc == -ENOENT)
+		rc = -EINVAL;
+out_unlock:
+	mutex_unlock(&c->pin_lock);
+	return rc;
 }
 
 static void vfio_compat_unpin_pages(void *iommu_data, dma_addr_t user_iova,
@@ -117,9 +183,14 @@ static void vfio_compat_unpin_pages(void *iommu_data, dma_addr_t user_iova,
 	struct vfio_compat_container *c = iommu_data;
 	int i;
 
-	for (i = 0; i < npage; i++)
-		iommufd_access_unpin_pages(c->access, user_iova + i * PAGE_SIZE,
-					   PAGE_SIZE);
+	mutex_lock(&c->pin_lock);
+	for (i = 0; i < npage; i++) {
+		unsigned long iova = user_iova + i * PAGE_SIZE;
+
+		vfio_compat_forget_pin(c, iova);
+		iommufd_access_unpin_pages(c->access, iova, PAGE_SIZE);
+	}
+	mutex_unlock(&c->pin_lock);
 }
 
 static void vfio_compat_register_device(void *iommu_data,
@@ -137,6 +208,9 @@ static void vfio_compat_register_device(void *iommu_data,
 	cdev->vdev = vdev;
 	mutex_lock(&c->devices_lock);
 	list_add(&cdev->next, &c->devices);
+	mutex_lock(&c->pin_lock);
+	c->ndevices++;
+	mutex_unlock(&c->pin_lock);
 	mutex_unlock(&c->devices_lock);
 }
 
@@ -151,6 +225,9 @@ static void vfio_compat_unregister_device(void *iommu_data,
 		if (cdev->vdev == vdev) {
 			list_del(&cdev->next);
 			kfree(cdev);
+			mutex_lock(&c->pin_lock);
+			c->ndevices--;
+			mutex_unlock(&c->pin_lock);
 			break;
 		}
 	}
@@ -163,8 +240,21 @@ static int vfio_compat_dma_rw(void *iommu_data, dma_addr_t user_iova,
 	struct vfio_compat_container *c = iommu_data;
 	int rc;
 
+	mutex_lock(&c->pin_lock);
+	rc = c->vaddr_invalid_count ? -EBUSY : 0;
+	mutex_unlock(&c->pin_lock);
+	if (rc) {
+		pr_warn_once("dma_rw while a vaddr is invalid (VFIO_UPDATE_VADDR)\n");
+		return rc;
+	}
 	rc = iommufd_access_rw(c->access, user_iova, data, count,
 			       write ? IOMMUFD_ACCESS_RW_WRITE : 0);
+	/* What was written is dirty; a failure may follow a partial write */
+	if (write && count) {
+		mutex_lock(&c->pin_lock);
+		vfio_compat_dirty_mark(c, user_iova, user_iova + count - 1);
+		mutex_unlock(&c->pin_lock);
+	}
 	return rc == -ENOENT ? -EINVAL : rc;
 }
 

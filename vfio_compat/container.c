@@ -4,15 +4,25 @@
  *
  * Each handler follows vfio_iommu_type1: the same argsz rules, flag
  * checks, alignment to the smallest IOMMU page size, and errno values, so
- * that a program cannot tell the two backends apart (the differences that
- * remain are listed in Documentation/).  What differs is underneath:
- * mappings are areas of an IOAS, pinned once in iopt_pages and mirrored
- * into every domain of the container.
+ * that a program cannot tell the two backends apart.  What differs is
+ * underneath: mappings are areas of an IOAS, pinned once in iopt_pages and
+ * mirrored into every domain of the container.  The same handlers serve a
+ * view onto a /dev/iommu file (view.c), with the few differences that the
+ * kernel's iommufd selftests expect there.
  *
  * Mapping rules of type1 kept here: a mapping is never split.  A v1
  * container's UNMAP_DMA removes every mapping that starts inside the range
  * (even past its end) and stops at one that starts before it; a v2
  * container refuses a range that would bisect a mapping.
+ *
+ * VFIO_UPDATE_VADDR: UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR only marks
+ * the mappings' vaddr invalid; their pages stay pinned and mapped, so the
+ * devices keep reaching the same memory.  MAP_DMA with
+ * VFIO_DMA_MAP_FLAG_VADDR on exactly such a mapping gives the new address,
+ * and the caller becomes the owner the pins are charged to.  Nothing pins
+ * from a user address while one is invalid: attaching a group fails with
+ * -EBUSY, pin_pages and dma_rw too, and containers with emulated groups
+ * cannot invalidate.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,21 +32,49 @@
 
 #include "vfio_compat/vfio_compat.h"
 
-/* Type1's limit on the pages one dirty bitmap may describe */
-#define VFIO_COMPAT_DIRTY_PAGES_MAX ((u64)INT_MAX)
-#define VFIO_COMPAT_DIRTY_BITMAP_MAX \
-	(BITS_TO_U64(VFIO_COMPAT_DIRTY_PAGES_MAX) * sizeof(u64))
+/*
+ * Take the container's lock and the IOAS its ioctls work on: a view's is
+ * the file's vfio_ioas (-ENODEV without one), usable once VFIO_SET_IOMMU
+ * chose the type (-EINVAL before, as vfio.ko answers without a backend).
+ */
+static int vfio_compat_begin(struct vfio_compat_container *c,
+			     struct iommufd_ioas **ioas)
+{
+	if (!c->view) {
+		mutex_lock(&c->lock);
+		*ioas = c->ioas;
+		return 0;
+	}
+	*ioas = vfio_compat_view_get_ioas(c->ictx);
+	if (IS_ERR(*ioas))
+		return PTR_ERR(*ioas);
+	mutex_lock(&c->lock);
+	if (!c->iommu_set) {
+		mutex_unlock(&c->lock);
+		iommufd_put_object(c->ictx, &(*ioas)->obj);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void vfio_compat_end(struct vfio_compat_container *c,
+			    struct iommufd_ioas *ioas)
+{
+	mutex_unlock(&c->lock);
+	if (c->view)
+		iommufd_put_object(c->ictx, &ioas->obj);
+}
 
 /* IOMMU page sizes of the container: what every domain supports */
-static unsigned long vfio_compat_pgsize_bitmap(struct vfio_compat_container *c)
+static unsigned long vfio_compat_pgsize_bitmap(struct iommufd_ioas *ioas)
 {
 	struct iommufd_hwpt_paging *hwpt;
 	unsigned long bitmap = ULONG_MAX;
 
-	mutex_lock(&c->ioas->mutex);
-	list_for_each_entry(hwpt, &c->ioas->hwpt_list, hwpt_item)
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item)
 		bitmap &= hwpt->domain->pgsize_bitmap;
-	mutex_unlock(&c->ioas->mutex);
+	mutex_unlock(&ioas->mutex);
 	/* Sizes below PAGE_SIZE are hidden behind PAGE_SIZE, as type1 does */
 	if (bitmap & ~PAGE_MASK) {
 		bitmap &= PAGE_MASK;
@@ -45,28 +83,90 @@ static unsigned long vfio_compat_pgsize_bitmap(struct vfio_compat_container *c)
 	return bitmap;
 }
 
-static bool vfio_compat_has_domains(struct vfio_compat_container *c)
+/**
+ * vfio_compat_pgsize() - the smallest IOMMU page size of a container
+ * @ioas: the container's IOAS
+ *
+ * MAP_DMA and UNMAP_DMA align to it; a dirty bitmap's bit stands for one.
+ *
+ * Return: the size, at least PAGE_SIZE.
+ */
+unsigned long vfio_compat_pgsize(struct iommufd_ioas *ioas)
+{
+	return 1UL << __ffs(vfio_compat_pgsize_bitmap(ioas));
+}
+
+static bool vfio_compat_has_domains(struct iommufd_ioas *ioas)
 {
 	bool ret;
 
-	mutex_lock(&c->ioas->mutex);
-	ret = !list_empty(&c->ioas->hwpt_list);
-	mutex_unlock(&c->ioas->mutex);
+	mutex_lock(&ioas->mutex);
+	ret = !list_empty(&ioas->hwpt_list);
+	mutex_unlock(&ioas->mutex);
 	return ret;
 }
 
 /* DMA_CC_IOMMU: every domain blocks no-snoop DMA */
-static int vfio_compat_cache_coherent(struct vfio_compat_container *c)
+static int vfio_compat_cache_coherent(struct iommufd_ioas *ioas)
 {
 	struct iommufd_hwpt_paging *hwpt;
 	int ret = 1;
 
-	mutex_lock(&c->ioas->mutex);
-	list_for_each_entry(hwpt, &c->ioas->hwpt_list, hwpt_item)
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item)
 		if (!hwpt->enforce_cache_coherency)
 			ret = 0;
-	mutex_unlock(&c->ioas->mutex);
+	mutex_unlock(&ioas->mutex);
 	return ret;
+}
+
+/* A group of emulated devices is attached; container lock held */
+static bool vfio_compat_has_emulated(struct vfio_compat_container *c)
+{
+	struct vfio_compat_group *cgroup;
+
+	lockdep_assert_held(&c->lock);
+	list_for_each_entry(cgroup, &c->groups, next)
+		if (!cgroup->idev)
+			return true;
+	return false;
+}
+
+/* How many more mappings MAP_DMA may make */
+static unsigned int vfio_compat_dma_avail(struct vfio_compat_container *c,
+					  struct iommufd_ioas *ioas)
+{
+	unsigned long areas = READ_ONCE(ioas->iopt.nr_areas);
+
+	return areas < c->dma_limit ? c->dma_limit - areas : 0;
+}
+
+/**
+ * vfio_compat_find_dma() - the mapping of a private container at an IOVA
+ * @c: the container, its lock or pin_lock held
+ * @iova: the IOVA
+ *
+ * Return: the mapping or NULL.
+ */
+struct vfio_compat_dma *vfio_compat_find_dma(struct vfio_compat_container *c,
+					     unsigned long iova)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&c->dmas, iova, iova);
+	return node ? container_of(node, struct vfio_compat_dma, node) : NULL;
+}
+
+/* Forget a mapping that is no longer in the IOAS; pin_lock held */
+static void vfio_compat_remove_dma(struct vfio_compat_container *c,
+				   struct vfio_compat_dma *dma)
+{
+	lockdep_assert_held(&c->pin_lock);
+	interval_tree_remove(&dma->node, &c->dmas);
+	if (dma->vaddr_invalid)
+		c->vaddr_invalid_count--;
+	kvfree(dma->bitmap);
+	kfree(dma);
 }
 
 /**
@@ -79,25 +179,45 @@ static int vfio_compat_cache_coherent(struct vfio_compat_container *c)
 int vfio_compat_check_extension(struct vfio_compat_container *container,
 				unsigned long arg)
 {
-	/* VFIO_UPDATE_VADDR is not claimed until MAP/UNMAP_DMA handle it */
+	struct iommufd_ioas *ioas;
+	int rc;
+
 	switch (arg) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_TYPE1_NESTING_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return 1;
+	case VFIO_UPDATE_VADDR:
+		/* Emulated devices cannot pin while a vaddr is invalid */
+		if (!container || container->view)
+			return 0;
+		mutex_lock(&container->lock);
+		rc = !vfio_compat_has_emulated(container);
+		mutex_unlock(&container->lock);
+		return rc;
 	case VFIO_DMA_CC_IOMMU:
-		return container ? vfio_compat_cache_coherent(container) : 0;
+		if (!container)
+			return 0;
+		if (!container->view)
+			return vfio_compat_cache_coherent(container->ioas);
+		ioas = vfio_compat_view_get_ioas(container->ictx);
+		if (IS_ERR(ioas))
+			return 0;
+		rc = vfio_compat_cache_coherent(ioas);
+		iommufd_put_object(container->ictx, &ioas->obj);
+		return rc;
 	default:
 		return 0;
 	}
 }
 
-static int vfio_compat_add_iova_cap(struct vfio_compat_container *c,
+static int vfio_compat_add_iova_cap(struct iommufd_ioas *ioas,
 				    struct vfio_info_cap *caps)
 {
 	struct vfio_iommu_type1_info_cap_iova_range *cap;
 	struct vfio_info_cap_header *header;
-	struct io_pagetable *iopt = &c->ioas->iopt;
+	struct io_pagetable *iopt = &ioas->iopt;
 	struct iopt_hole_iter hole;
 	u32 nr = 0, i = 0;
 	bool more;
@@ -105,7 +225,7 @@ static int vfio_compat_add_iova_cap(struct vfio_compat_container *c,
 	int rc = 0;
 
 	/* Type1 has no IOVA list until a domain is attached */
-	if (!vfio_compat_has_domains(c))
+	if (!vfio_compat_has_domains(ioas))
 		return 0;
 
 	down_read(&iopt->iova_rwsem);
@@ -132,13 +252,40 @@ out_unlock:
 	return rc;
 }
 
-static int vfio_compat_get_info(struct vfio_compat_container *c,
-				void __user *arg)
+static int vfio_compat_add_caps(struct vfio_compat_container *c,
+				struct iommufd_ioas *ioas,
+				unsigned long pgsizes,
+				struct vfio_info_cap *caps)
 {
 	struct vfio_iommu_type1_info_cap_migration mig = {};
 	struct vfio_iommu_type1_info_dma_avail avail = {};
+	int rc;
+
+	/* A view tracks no dirty pages: no migration capability */
+	if (!c->view) {
+		mig.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION;
+		mig.header.version = 1;
+		mig.pgsize_bitmap = 1UL << __ffs(pgsizes);
+		mig.max_dirty_bitmap_size = VFIO_COMPAT_DIRTY_BITMAP_MAX;
+		rc = vfio_info_add_capability(caps, &mig.header, sizeof(mig));
+		if (rc)
+			return rc;
+	}
+	avail.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
+	avail.header.version = 1;
+	avail.avail = vfio_compat_dma_avail(c, ioas);
+	rc = vfio_info_add_capability(caps, &avail.header, sizeof(avail));
+	if (rc)
+		return rc;
+	return vfio_compat_add_iova_cap(ioas, caps);
+}
+
+static int vfio_compat_get_info(struct vfio_compat_container *c,
+				void __user *arg)
+{
 	struct vfio_iommu_type1_info info = {};
 	struct vfio_info_cap caps = {};
+	struct iommufd_ioas *ioas;
 	unsigned long minsz;
 	int rc;
 
@@ -149,25 +296,13 @@ static int vfio_compat_get_info(struct vfio_compat_container *c,
 		return -EINVAL;
 	minsz = min_t(size_t, info.argsz, sizeof(info));
 
-	mutex_lock(&c->lock);
+	rc = vfio_compat_begin(c, &ioas);
+	if (rc)
+		return rc;
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
-	info.iova_pgsizes = vfio_compat_pgsize_bitmap(c);
-
-	mig.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION;
-	mig.header.version = 1;
-	mig.pgsize_bitmap = 1UL << __ffs(info.iova_pgsizes);
-	mig.max_dirty_bitmap_size = VFIO_COMPAT_DIRTY_BITMAP_MAX;
-	rc = vfio_info_add_capability(&caps, &mig.header, sizeof(mig));
-	if (!rc) {
-		avail.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
-		avail.header.version = 1;
-		avail.avail = c->dma_avail;
-		rc = vfio_info_add_capability(&caps, &avail.header,
-					      sizeof(avail));
-	}
-	if (!rc)
-		rc = vfio_compat_add_iova_cap(c, &caps);
-	mutex_unlock(&c->lock);
+	info.iova_pgsizes = vfio_compat_pgsize_bitmap(ioas);
+	rc = vfio_compat_add_caps(c, ioas, info.iova_pgsizes, &caps);
+	vfio_compat_end(c, ioas);
 	if (rc)
 		goto out_free;
 
@@ -191,16 +326,91 @@ out_free:
 	return rc;
 }
 
+/*
+ * MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR: the new address of a mapping whose
+ * vaddr was invalidated, exactly [iova, iova + size).  Only later pins read
+ * it; the pages pinned and mapped now stay as they are.
+ */
+static int vfio_compat_set_vaddr(struct vfio_compat_container *c,
+				 struct iommufd_ioas *ioas,
+				 struct vfio_iommu_type1_dma_map *map)
+{
+	unsigned long last = map->iova + map->size - 1;
+	struct io_pagetable *iopt = &ioas->iopt;
+	struct interval_tree_node *node;
+	struct vfio_compat_dma *dma;
+	struct iopt_area *area;
+	void __user *uptr;
+	int rc;
+
+	node = interval_tree_iter_first(&c->dmas, map->iova, last);
+	if (!node)
+		return -ENOENT;
+	dma = container_of(node, struct vfio_compat_dma, node);
+	if (!dma->vaddr_invalid || node->start != map->iova ||
+	    node->last != last)
+		return -EINVAL;
+
+	down_read(&iopt->iova_rwsem);
+	area = iopt_area_iter_first(iopt, map->iova, map->iova);
+	if (WARN_ON(!area || !area->pages ||
+		    iopt_area_iova(area) != map->iova)) {
+		rc = -EINVAL;
+	} else {
+		/* Where the area's pages start in the new address space */
+		uptr = u64_to_user_ptr(map->vaddr -
+				       iopt_area_start_byte(area, map->iova));
+		rc = iopt_pages_change_owner(area->pages, uptr);
+	}
+	up_read(&iopt->iova_rwsem);
+	if (rc)
+		return rc;
+
+	mutex_lock(&c->pin_lock);
+	dma->vaddr_invalid = false;
+	c->vaddr_invalid_count--;
+	mutex_unlock(&c->pin_lock);
+	return 0;
+}
+
+/* Record a new mapping of a private container; undo the map on failure */
+static int vfio_compat_add_dma(struct vfio_compat_container *c,
+			       struct iommufd_ioas *ioas,
+			       struct vfio_compat_dma *dma,
+			       unsigned long pgsize)
+{
+	int rc = 0;
+
+	mutex_lock(&c->pin_lock);
+	if (c->dirty_tracking)
+		rc = vfio_compat_dirty_alloc(c, dma, pgsize);
+	if (!rc)
+		interval_tree_insert(&dma->node, &c->dmas);
+	mutex_unlock(&c->pin_lock);
+	if (rc) {
+		/* Type1 makes the mapping, then removes it */
+		iopt_unmap_iova(&ioas->iopt, dma->node.start,
+				vfio_compat_dma_size(dma), NULL);
+		kfree(dma);
+	}
+	return rc;
+}
+
 static int vfio_compat_map_dma(struct vfio_compat_container *c,
 			       void __user *arg)
 {
-	u32 mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
-		   VFIO_DMA_MAP_FLAG_VADDR;
+	u32 mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 	struct vfio_iommu_type1_dma_map map;
+	struct vfio_compat_dma *dma = NULL;
 	unsigned long minsz, pgsize, iova;
-	int prot = IOMMU_CACHE;
+	struct iommufd_ioas *ioas;
+	bool set_vaddr, overlap;
+	int prot = 0;
 	int rc;
 
+	/* A view serves no VFIO_UPDATE_VADDR */
+	if (!c->view)
+		mask |= VFIO_DMA_MAP_FLAG_VADDR;
 	minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
 	if (copy_from_user(&map, arg, minsz))
 		return -EFAULT;
@@ -210,67 +420,158 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 		prot |= IOMMU_WRITE;
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
-	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
-		return -EOPNOTSUPP;
-	if (!(prot & (IOMMU_READ | IOMMU_WRITE)))
+	/* A new mapping needs access rights, a new vaddr must have none */
+	set_vaddr = map.flags & VFIO_DMA_MAP_FLAG_VADDR;
+	if (!prot == !set_vaddr)
 		return -EINVAL;
 
-	mutex_lock(&c->lock);
-	pgsize = 1UL << __ffs(vfio_compat_pgsize_bitmap(c));
+	rc = vfio_compat_begin(c, &ioas);
+	if (rc)
+		return rc;
+	pgsize = vfio_compat_pgsize(ioas);
 	if (!map.size || (map.size | map.iova | map.vaddr) & (pgsize - 1) ||
 	    map.iova + map.size - 1 < map.iova ||
 	    map.vaddr + map.size - 1 < map.vaddr) {
 		rc = -EINVAL;
-		goto out_unlock;
+		goto out_end;
 	}
-	if (!c->dma_avail) {
-		/* Type1 looks for an overlap first */
-		down_read(&c->ioas->iopt.iova_rwsem);
-		rc = iopt_area_iter_first(&c->ioas->iopt, map.iova,
-					  map.iova + map.size - 1) ?
-			     -EEXIST : -ENOSPC;
-		up_read(&c->ioas->iopt.iova_rwsem);
-		goto out_unlock;
+	if (set_vaddr) {
+		rc = vfio_compat_set_vaddr(c, ioas, &map);
+		goto out_end;
+	}
+	/* Type1 looks for an overlap first, then at the entry limit */
+	down_read(&ioas->iopt.iova_rwsem);
+	overlap = iopt_area_iter_first(&ioas->iopt, map.iova,
+				       map.iova + map.size - 1);
+	up_read(&ioas->iopt.iova_rwsem);
+	if (overlap) {
+		rc = -EEXIST;
+		goto out_end;
+	}
+	if (!vfio_compat_dma_avail(c, ioas)) {
+		rc = -ENOSPC;
+		goto out_end;
+	}
+	if (!c->view) {
+		dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
+		if (!dma) {
+			rc = -ENOMEM;
+			goto out_end;
+		}
+		dma->node.start = map.iova;
+		dma->node.last = map.iova + map.size - 1;
 	}
 	iova = map.iova;
-	rc = iopt_map_user_pages(&c->ioas->iopt, &iova,
-				 u64_to_user_ptr(map.vaddr), map.size, prot, 0,
-				 IOPT_PAGES_ACCOUNT_MM);
-	if (!rc)
-		c->dma_avail--;
-out_unlock:
-	mutex_unlock(&c->lock);
+	rc = iopt_map_user_pages(&ioas->iopt, &iova,
+				 u64_to_user_ptr(map.vaddr), map.size,
+				 prot | IOMMU_CACHE, 0, IOPT_PAGES_ACCOUNT_MM);
+	if (rc)
+		kfree(dma);
+	else if (dma)
+		rc = vfio_compat_add_dma(c, ioas, dma, pgsize);
+out_end:
+	vfio_compat_end(c, ioas);
 	return rc;
 }
 
 /*
- * Unmap [iova, last] with type1's rules; return the bytes unmapped.  The
- * mappings to remove are looked up first, then each is unmapped whole.
+ * A v2 UNMAP_DMA, and a dirty bitmap, may not bisect a mapping: type1
+ * says -EINVAL.  A view says -ENOENT, as the kernel's iommufd does.
+ */
+static int vfio_compat_check_cut(struct vfio_compat_container *c,
+				 struct iommufd_ioas *ioas, unsigned long iova,
+				 unsigned long last)
+{
+	struct io_pagetable *iopt = &ioas->iopt;
+	struct iopt_area *area;
+	int rc = 0;
+
+	down_read(&iopt->iova_rwsem);
+	area = iopt_area_iter_first(iopt, iova, iova);
+	if (area && iopt_area_iova(area) != iova)
+		rc = c->view ? -ENOENT : -EINVAL;
+	area = iopt_area_iter_first(iopt, last, last);
+	if (area && iopt_area_last_iova(area) != last)
+		rc = c->view ? -ENOENT : -EINVAL;
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
+
+/*
+ * UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR: mark the vaddr of every mapping
+ * in [iova, last] invalid (v1: up to one that starts before the range).
+ * One already invalid undoes the call: -EINVAL.
+ */
+static int vfio_compat_invalidate_vaddr(struct vfio_compat_container *c,
+					unsigned long iova, unsigned long last,
+					u64 *unmapped)
+{
+	struct interval_tree_node *node, *undo;
+	int rc = 0;
+
+	*unmapped = 0;
+	mutex_lock(&c->pin_lock);
+	for (node = interval_tree_iter_first(&c->dmas, iova, last); node;
+	     node = interval_tree_iter_next(node, iova, last)) {
+		struct vfio_compat_dma *dma =
+			container_of(node, struct vfio_compat_dma, node);
+
+		if (!c->v2 && node->start < iova)
+			break;
+		if (dma->vaddr_invalid) {
+			for (undo = interval_tree_iter_first(&c->dmas, iova,
+							     last);
+			     undo != node;
+			     undo = interval_tree_iter_next(undo, iova, last)) {
+				dma = container_of(undo, struct vfio_compat_dma,
+						   node);
+				dma->vaddr_invalid = false;
+				c->vaddr_invalid_count--;
+			}
+			*unmapped = 0;
+			rc = -EINVAL;
+			break;
+		}
+		dma->vaddr_invalid = true;
+		c->vaddr_invalid_count++;
+		*unmapped += vfio_compat_dma_size(dma);
+	}
+	mutex_unlock(&c->pin_lock);
+	return rc;
+}
+
+/**
+ * struct vfio_compat_unmap_bitmap - where UNMAP_DMA reports dirty pages
+ * @ubitmap: the user's bitmap
+ * @base: the IOVA of its first bit
+ * @pgsize: the page size of a bit
+ */
+struct vfio_compat_unmap_bitmap {
+	u64 __user *ubitmap;
+	unsigned long base;
+	unsigned long pgsize;
+};
+
+/*
+ * Unmap [iova, last] with type1's rules, reporting dirty pages into
+ * @bitmap if given; count the bytes unmapped.  The mappings to remove are
+ * looked up one at a time, each is unmapped whole.
  */
 static int vfio_compat_do_unmap(struct vfio_compat_container *c,
-				unsigned long iova, unsigned long last,
-				bool unmap_all, u64 *unmapped)
+				struct iommufd_ioas *ioas, unsigned long iova,
+				unsigned long last,
+				struct vfio_compat_unmap_bitmap *bitmap,
+				u64 *unmapped)
 {
-	struct io_pagetable *iopt = &c->ioas->iopt;
+	struct io_pagetable *iopt = &ioas->iopt;
 	struct iopt_area *area;
 	int rc = 0;
 
 	*unmapped = 0;
-	down_read(&iopt->iova_rwsem);
-	if (c->v2 && !unmap_all) {
-		area = iopt_area_iter_first(iopt, iova, iova);
-		if (area && iopt_area_iova(area) != iova)
-			rc = -EINVAL;
-		area = iopt_area_iter_first(iopt, last, last);
-		if (area && iopt_area_last_iova(area) != last)
-			rc = -EINVAL;
-	}
-	up_read(&iopt->iova_rwsem);
-	if (rc)
-		return rc;
-
 	while (true) {
 		unsigned long start, length, done;
+		struct vfio_compat_dma *dma = NULL;
+		bool all_dirty = false;
 
 		down_read(&iopt->iova_rwsem);
 		area = iopt_area_iter_first(iopt, iova, last);
@@ -281,12 +582,36 @@ static int vfio_compat_do_unmap(struct vfio_compat_container *c,
 		up_read(&iopt->iova_rwsem);
 		if (!area || (!c->v2 && start < iova))
 			break;
+
+		if (!c->view)
+			dma = vfio_compat_find_dma(c, start);
+		if (bitmap && dma) {
+			/* Fail before unmapping when the bitmap is not there */
+			mutex_lock(&c->pin_lock);
+			all_dirty = c->num_non_pinned_groups;
+			rc = vfio_compat_dirty_report(c, dma, bitmap->base,
+						      bitmap->pgsize,
+						      bitmap->ubitmap);
+			mutex_unlock(&c->pin_lock);
+			if (rc)
+				break;
+		}
 		rc = iopt_unmap_iova(iopt, start, length, &done);
 		if (rc)
 			break;
 		*unmapped += done;
-		c->dma_avail++;
-		if (start + length - 1 >= last)
+		if (dma) {
+			mutex_lock(&c->pin_lock);
+			/* Devices that pinned pages dirtied them until now */
+			if (bitmap && !all_dirty)
+				rc = vfio_compat_dirty_report(c, dma,
+							      bitmap->base,
+							      bitmap->pgsize,
+							      bitmap->ubitmap);
+			vfio_compat_remove_dma(c, dma);
+			mutex_unlock(&c->pin_lock);
+		}
+		if (rc || start + length - 1 >= last)
 			break;
 		iova = start + length;
 	}
@@ -296,46 +621,85 @@ static int vfio_compat_do_unmap(struct vfio_compat_container *c,
 static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 				 void __user *arg)
 {
-	u32 mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
-		   VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL;
+	u32 mask = VFIO_DMA_UNMAP_FLAG_ALL;
+	struct vfio_compat_unmap_bitmap report = {};
 	struct vfio_iommu_type1_dma_unmap unmap;
-	unsigned long minsz, pgsize;
-	bool unmap_all;
-	u64 size, unmapped;
+	struct vfio_bitmap bitmap = {};
+	bool unmap_all, get_bitmap;
+	unsigned long minsz, pgsize, last;
+	struct iommufd_ioas *ioas;
+	u64 unmapped = 0;
 	int rc;
 
+	/* A view serves neither VFIO_UPDATE_VADDR nor dirty tracking */
+	if (!c->view)
+		mask |= VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
+			VFIO_DMA_UNMAP_FLAG_VADDR;
 	minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	if (copy_from_user(&unmap, arg, minsz))
 		return -EFAULT;
 	if (unmap.argsz < minsz || unmap.flags & ~mask)
 		return -EINVAL;
-	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
-	    (unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL |
-			    VFIO_DMA_UNMAP_FLAG_VADDR)))
+	get_bitmap = unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+	if (get_bitmap && (unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL |
+					  VFIO_DMA_UNMAP_FLAG_VADDR)))
 		return -EINVAL;
-	if (unmap.flags & (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
-			   VFIO_DMA_UNMAP_FLAG_VADDR))
-		return -EOPNOTSUPP;
+	if (get_bitmap) {
+		if (unmap.argsz < minsz + sizeof(bitmap))
+			return -EINVAL;
+		if (copy_from_user(&bitmap, arg + minsz, sizeof(bitmap)))
+			return -EFAULT;
+		rc = vfio_compat_dirty_check_bitmap(&bitmap, unmap.size);
+		if (rc)
+			return rc;
+	}
 	unmap_all = unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL;
-	size = unmap.size;
 
-	mutex_lock(&c->lock);
-	pgsize = 1UL << __ffs(vfio_compat_pgsize_bitmap(c));
+	rc = vfio_compat_begin(c, &ioas);
+	if (rc)
+		return rc;
+	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR) &&
+	    vfio_compat_has_emulated(c)) {
+		rc = -EBUSY;
+		goto out_end;
+	}
+	pgsize = vfio_compat_pgsize(ioas);
 	rc = -EINVAL;
 	if (unmap.iova & (pgsize - 1))
-		goto out_unlock;
+		goto out_end;
 	if (unmap_all) {
-		if (unmap.iova || size)
-			goto out_unlock;
-		size = U64_MAX;
-	} else if (!size || size & (pgsize - 1) ||
-		   unmap.iova + size - 1 < unmap.iova || size > SIZE_MAX) {
-		goto out_unlock;
+		if (unmap.iova || unmap.size)
+			goto out_end;
+		last = ULONG_MAX;
+	} else if (!unmap.size || unmap.size & (pgsize - 1) ||
+		   unmap.iova + unmap.size - 1 < unmap.iova ||
+		   unmap.size > SIZE_MAX) {
+		goto out_end;
+	} else {
+		last = unmap.iova + unmap.size - 1;
 	}
-	rc = vfio_compat_do_unmap(c, unmap.iova, unmap.iova + size - 1,
-				  unmap_all, &unmapped);
-out_unlock:
-	mutex_unlock(&c->lock);
+	/* Dirty pages are reported in the smallest IOMMU page size only */
+	if (get_bitmap && (!c->dirty_tracking || bitmap.pgsize != pgsize))
+		goto out_end;
+	if (c->v2 && !unmap_all) {
+		rc = vfio_compat_check_cut(c, ioas, unmap.iova, last);
+		if (rc)
+			goto out_end;
+	}
+
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
+		rc = vfio_compat_invalidate_vaddr(c, unmap.iova, last,
+						  &unmapped);
+	} else {
+		report.ubitmap = bitmap.data;
+		report.base = unmap.iova;
+		report.pgsize = pgsize;
+		rc = vfio_compat_do_unmap(c, ioas, unmap.iova, last,
+					  get_bitmap ? &report : NULL,
+					  &unmapped);
+	}
+out_end:
+	vfio_compat_end(c, ioas);
 	if (rc)
 		return rc;
 	unmap.size = unmapped;
@@ -363,7 +727,9 @@ long vfio_compat_container_ioctl(struct vfio_compat_container *container,
 	case VFIO_IOMMU_UNMAP_DMA:
 		return vfio_compat_unmap_dma(container, arg);
 	case VFIO_IOMMU_DIRTY_PAGES:
-		return container->v2 ? -EOPNOTSUPP : -EACCES;
+		if (container->view)
+			return -ENOTTY;
+		return vfio_compat_dirty_pages(container, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -386,6 +752,37 @@ static const struct iommufd_access_ops vfio_compat_access_ops = {
 	.unmap = vfio_compat_access_unmap,
 };
 
+static void vfio_compat_container_init(struct vfio_compat_container *c)
+{
+	mutex_init(&c->lock);
+	mutex_init(&c->devices_lock);
+	mutex_init(&c->pin_lock);
+	INIT_LIST_HEAD(&c->groups);
+	INIT_LIST_HEAD(&c->devices);
+	c->dmas = RB_ROOT_CACHED;
+	xa_init(&c->pins);
+	c->dma_limit = READ_ONCE(vfio_compat_dma_entry_limit);
+}
+
+/**
+ * vfio_compat_view_alloc() - make the container state of a /dev/iommu file
+ * @ictx: the file's context
+ *
+ * Return: the view or NULL.
+ */
+struct vfio_compat_container *vfio_compat_view_alloc(struct iommufd_ctx *ictx)
+{
+	struct vfio_compat_container *c;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return NULL;
+	vfio_compat_container_init(c);
+	c->view = true;
+	c->ictx = ictx;
+	return c;
+}
+
 /**
  * vfio_compat_container_open() - make a container's state
  * @v2: VFIO_TYPE1v2_IOMMU semantics
@@ -401,12 +798,9 @@ struct vfio_compat_container *vfio_compat_container_open(bool v2)
 	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return ERR_PTR(-ENOMEM);
-	mutex_init(&c->lock);
-	mutex_init(&c->devices_lock);
-	INIT_LIST_HEAD(&c->groups);
-	INIT_LIST_HEAD(&c->devices);
+	vfio_compat_container_init(c);
+	c->iommu_set = true;
 	c->v2 = v2;
-	c->dma_avail = vfio_compat_dma_entry_limit;
 
 	c->ictx = iommufd_ctx_alloc();
 	if (!c->ictx) {
@@ -443,20 +837,40 @@ err_access:
 err_ctx:
 	iommufd_ctx_destroy(c->ictx);
 err_free:
+	mutex_destroy(&c->pin_lock);
+	mutex_destroy(&c->devices_lock);
+	mutex_destroy(&c->lock);
 	kfree(c);
 	return ERR_PTR(rc);
 }
 
 /**
  * vfio_compat_container_release() - free a container's state
- * @container: the container; vfio.ko detached every group
+ * @container: the container; vfio.ko detached every group, or the view's
+ *	file is being released
  */
 void vfio_compat_container_release(struct vfio_compat_container *container)
 {
+	struct interval_tree_node *node;
+
 	WARN_ON(!list_empty(&container->groups));
 	WARN_ON(!list_empty(&container->devices));
-	iommufd_access_destroy(container->access);
-	iommufd_ctx_destroy(container->ictx);
+	if (!container->view) {
+		iommufd_access_destroy(container->access);
+		iommufd_ctx_destroy(container->ictx);
+	}
+	/* The IOAS is gone with its areas: forget their mappings */
+	mutex_lock(&container->pin_lock);
+	while ((node = interval_tree_iter_first(&container->dmas, 0,
+						ULONG_MAX)))
+		vfio_compat_remove_dma(container,
+				       container_of(node,
+						    struct vfio_compat_dma,
+						    node));
+	mutex_unlock(&container->pin_lock);
+	WARN_ON(!xa_empty(&container->pins));
+	xa_destroy(&container->pins);
+	mutex_destroy(&container->pin_lock);
 	mutex_destroy(&container->devices_lock);
 	mutex_destroy(&container->lock);
 	kfree(container);
@@ -474,15 +888,28 @@ vfio_compat_find_group(struct vfio_compat_container *c,
 	return NULL;
 }
 
+/* Container lock held */
+static void vfio_compat_add_group(struct vfio_compat_container *c,
+				  struct vfio_compat_group *cgroup)
+{
+	mutex_lock(&c->pin_lock);
+	list_add_tail(&cgroup->next, &c->groups);
+	/* An IOMMU-backed group may DMA anywhere until it uses pin_pages */
+	cgroup->pinned_scope = !cgroup->idev;
+	if (!cgroup->pinned_scope)
+		c->num_non_pinned_groups++;
+	mutex_unlock(&c->pin_lock);
+}
+
 /**
  * vfio_compat_attach_group() - attach a group to a container
  * @container: the container
  * @group: the group
  * @emulated: a group of emulated devices, with no IOMMU
  *
- * Return: 0, -EINVAL when already attached or its reserved regions clash
- * with mappings, -EPERM without MSI isolation (unless
- * allow_unsafe_interrupts), or another negative errno.
+ * Return: 0, -EBUSY while a vaddr is invalid, -EINVAL when already
+ * attached or its reserved regions clash with mappings, -EPERM without MSI
+ * isolation (unless allow_unsafe_interrupts), or another negative errno.
  */
 int vfio_compat_attach_group(struct vfio_compat_container *container,
 			     struct iommu_group *group, bool emulated)
@@ -492,6 +919,11 @@ int vfio_compat_attach_group(struct vfio_compat_container *container,
 	int rc;
 
 	mutex_lock(&container->lock);
+	/* Attaching may pin, from user addresses */
+	if (container->vaddr_invalid_count) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
 	if (vfio_compat_find_group(container, group)) {
 		rc = -EINVAL;
 		goto out_unlock;
@@ -503,7 +935,7 @@ int vfio_compat_attach_group(struct vfio_compat_container *container,
 	}
 	cgroup->group = group;
 	if (emulated) {
-		list_add_tail(&cgroup->next, &container->groups);
+		vfio_compat_add_group(container, cgroup);
 		rc = 0;
 		goto out_unlock;
 	}
@@ -529,7 +961,7 @@ int vfio_compat_attach_group(struct vfio_compat_container *container,
 			rc = -EINVAL;
 		goto err_free;
 	}
-	list_add_tail(&cgroup->next, &container->groups);
+	vfio_compat_add_group(container, cgroup);
 	mutex_unlock(&container->lock);
 	return 0;
 
@@ -545,7 +977,9 @@ out_unlock:
  * @container: the container
  * @group: the group, attached
  *
- * As type1, a container left with no group loses its mappings.
+ * As type1, a container left with no group loses its mappings; while dirty
+ * pages are tracked, a group that could DMA anywhere leaves every mapped
+ * page dirty.
  */
 void vfio_compat_detach_group(struct vfio_compat_container *container,
 			      struct iommu_group *group)
@@ -556,18 +990,26 @@ void vfio_compat_detach_group(struct vfio_compat_container *container,
 	cgroup = vfio_compat_find_group(container, group);
 	if (WARN_ON(!cgroup))
 		goto out_unlock;
+	mutex_lock(&container->pin_lock);
 	list_del(&cgroup->next);
+	mutex_unlock(&container->pin_lock);
 	if (cgroup->idev) {
 		iommufd_device_detach(cgroup->idev);
 		iommufd_device_destroy(cgroup->idev);
 	}
-	kfree(cgroup);
 	if (list_empty(&container->groups)) {
 		u64 unmapped;
 
-		vfio_compat_do_unmap(container, 0, ULONG_MAX, true, &unmapped);
-		container->dma_avail = vfio_compat_dma_entry_limit;
+		vfio_compat_do_unmap(container, container->ioas, 0, ULONG_MAX,
+				     NULL, &unmapped);
 	}
+	if (!cgroup->pinned_scope) {
+		mutex_lock(&container->pin_lock);
+		container->num_non_pinned_groups--;
+		vfio_compat_dirty_mark_all(container);
+		mutex_unlock(&container->pin_lock);
+	}
+	kfree(cgroup);
 out_unlock:
 	mutex_unlock(&container->lock);
 }
