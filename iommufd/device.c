@@ -319,7 +319,9 @@ void iommufd_device_detach(struct iommufd_device *idev)
  * @ucmd: the ioctl
  *
  * Copies the device's IOMMU information into the user's buffer, zero
- * filling what the kernel does not have, and returns its type and length.
+ * filling what the kernel does not have, and returns its type and length,
+ * the capabilities (IOMMU_HW_CAP_DIRTY_TRACKING for a device whose HWPTs
+ * can track dirty pages) and the PASID width.
  *
  * Return: 0 or a negative errno.
  */
@@ -327,11 +329,10 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
 	void __user *user_ptr = u64_to_user_ptr(cmd->data_uptr);
+	struct iommufd_hw_info info = { .type = IOMMU_HW_INFO_TYPE_NONE };
 	struct iommufd_device *idev;
 	struct iommufd_object *obj;
-	u32 length = 0, type = IOMMU_HW_INFO_TYPE_NONE;
 	u32 copy_len;
-	void *data;
 	int rc = 0;
 
 	if ((cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) ||
@@ -342,26 +343,26 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(obj);
 	idev = container_of(obj, struct iommufd_device, obj);
 
-	data = kzalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!data) {
+	info.data = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!info.data) {
 		rc = -ENOMEM;
 		goto out_put;
 	}
 	if (idev->ops->hw_info) {
-		length = PAGE_SIZE;
-		rc = idev->ops->hw_info(idev, data, &length, &type);
+		info.length = PAGE_SIZE;
+		rc = idev->ops->hw_info(idev, &info);
 		if (rc)
 			goto out_free;
 	}
 	/* in_data_type shares out_data_type's place (newer uAPI) */
 	if ((cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) &&
 	    cmd->out_data_type != IOMMU_HW_INFO_TYPE_NONE &&
-	    cmd->out_data_type != type) {
+	    cmd->out_data_type != info.type) {
 		rc = -EOPNOTSUPP;
 		goto out_free;
 	}
-	copy_len = min(cmd->data_len, length);
-	if (copy_to_user(user_ptr, data, copy_len)) {
+	copy_len = min(cmd->data_len, info.length);
+	if (copy_to_user(user_ptr, info.data, copy_len)) {
 		rc = -EFAULT;
 		goto out_free;
 	}
@@ -370,13 +371,13 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		rc = -EFAULT;
 		goto out_free;
 	}
-	cmd->data_len = length;
-	cmd->out_data_type = type;
-	cmd->out_capabilities = 0;
-	cmd->out_max_pasid_log2 = 0;
+	cmd->data_len = info.length;
+	cmd->out_data_type = info.type;
+	cmd->out_capabilities = info.capabilities;
+	cmd->out_max_pasid_log2 = info.max_pasid_log2;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_free:
-	kfree(data);
+	kfree(info.data);
 out_put:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;

@@ -9,8 +9,13 @@
  * and no automatic domain of that IOAS suits it; an automatic one goes
  * away with its last device.
  *
- * Nesting, dirty tracking and fault queues are not supported: their flags
- * and data types are refused with -EOPNOTSUPP.
+ * A HWPT allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING has a domain with
+ * dirty_ops: IOMMU_HWPT_SET_DIRTY_TRACKING and IOMMU_HWPT_GET_DIRTY_BITMAP
+ * read its dirty bits (dirty.c).
+ *
+ * Nesting and fault queues are not supported: their flags and data types
+ * are refused with -EOPNOTSUPP, and no HWPT is one that
+ * IOMMU_HWPT_INVALIDATE could name.
  */
 #include <linux/slab.h>
 
@@ -107,6 +112,14 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		hwpt->domain = NULL;
 		goto err_abort;
 	}
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    (!hwpt->domain->dirty_ops ||
+	     !hwpt->domain->dirty_ops->set_dirty_tracking ||
+	     !hwpt->domain->dirty_ops->read_and_clear_dirty)) {
+		rc = -EOPNOTSUPP;
+		goto err_abort;
+	}
+	hwpt->dirty_capable = flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	if (!auto_domain) {
 		rc = iommufd_hwpt_paging_mirror(hwpt, idev);
 		if (rc)
@@ -119,15 +132,18 @@ err_abort:
 	return ERR_PTR(rc);
 }
 
-#define HWPT_ALLOC_SUPPORTED IOMMU_HWPT_ALLOC_NEST_PARENT
+#define HWPT_ALLOC_SUPPORTED \
+	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
 
 /**
  * iommufd_hwpt_alloc() - IOMMU_HWPT_ALLOC
  * @ucmd: the ioctl
  *
- * Makes a HWPT for a device over an IOAS.  Only plain paging domains are
- * supported: nesting (a data type or an HWPT as parent), dirty tracking
- * and fault queues get -EOPNOTSUPP.
+ * Makes a HWPT for a device over an IOAS.  Only paging domains are
+ * supported, with dirty tracking if the device can: nesting (a data type
+ * or an HWPT as parent) and fault queues get -EOPNOTSUPP, and so does
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING for a device that cannot track dirty
+ * pages.
  *
  * Return: 0 or a negative errno.
  */
@@ -190,5 +206,133 @@ out_put_pt:
 	iommufd_put_object(ucmd->ictx, pt_obj);
 out_put_idev:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+/* The HWPT of a dirty tracking ioctl, with a reference, or an ERR_PTR */
+static struct iommufd_hwpt_paging *
+iommufd_get_hwpt_paging(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_hwpt_paging, obj);
+}
+
+/**
+ * iommufd_hwpt_set_dirty_tracking() - IOMMU_HWPT_SET_DIRTY_TRACKING
+ * @ucmd: the ioctl
+ *
+ * Turns the dirty tracking of a HWPT's domain on (clearing its dirty bits
+ * first) or off.
+ *
+ * Return: 0, -EOPNOTSUPP for a HWPT allocated without
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING, or another negative errno.
+ */
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	bool enable = cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+	struct iommufd_hwpt_paging *hwpt;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	hwpt = iommufd_get_hwpt_paging(ucmd, cmd->hwpt_id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	if (!hwpt->dirty_capable) {
+		rc = -EOPNOTSUPP;
+		goto out_put;
+	}
+	/* The IOAS's mutex orders the changes of hwpt->dirty_tracking */
+	mutex_lock(&hwpt->ioas->mutex);
+	rc = iopt_set_dirty_tracking(&hwpt->ioas->iopt, hwpt->domain, enable);
+	if (!rc)
+		WRITE_ONCE(hwpt->dirty_tracking, enable);
+	mutex_unlock(&hwpt->ioas->mutex);
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/**
+ * iommufd_hwpt_get_dirty_bitmap() - IOMMU_HWPT_GET_DIRTY_BITMAP
+ * @ucmd: the ioctl
+ *
+ * Sets the bits of the user's bitmap for the pages of the range the
+ * HWPT's domain saw dirtied, and clears their dirty bits unless
+ * IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR; see iopt_read_dirty().
+ *
+ * Return: 0, -EOPNOTSUPP for a HWPT allocated without
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING, -EINVAL when its tracking is off or for
+ * a bad range, or another negative errno.
+ */
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt;
+	unsigned long flags = 0;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
+		flags |= IOMMU_DIRTY_NO_CLEAR;
+	if (cmd->iova > ULONG_MAX || cmd->length > ULONG_MAX ||
+	    cmd->page_size > ULONG_MAX)
+		return -EOVERFLOW;
+
+	hwpt = iommufd_get_hwpt_paging(ucmd, cmd->hwpt_id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	if (!hwpt->dirty_capable)
+		rc = -EOPNOTSUPP;
+	else if (!READ_ONCE(hwpt->dirty_tracking))
+		rc = -EINVAL;
+	else
+		rc = iopt_read_dirty(&hwpt->ioas->iopt, hwpt->domain, cmd->iova,
+				     cmd->length, cmd->page_size,
+				     u64_to_user_ptr(cmd->data), flags);
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/* Upstream's bound on entry_num, so that one call cannot hold the CPU */
+#define HWPT_INVALIDATE_ENTRY_NUM_MAX BIT(19)
+
+/**
+ * iommufd_hwpt_invalidate() - IOMMU_HWPT_INVALIDATE
+ * @ucmd: the ioctl
+ *
+ * Only nested (user-managed) HWPTs take invalidations and the engine has
+ * none: after upstream's checks of the request array, every id gets
+ * -ENOENT, as upstream answers an id that is no nested HWPT.  No entry is
+ * handled: entry_num is set to 0.
+ *
+ * Return: -EOPNOTSUPP, -EINVAL, -ENOENT or -EFAULT.
+ */
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	int rc;
+
+	if (cmd->__reserved)
+		rc = -EOPNOTSUPP;
+	else if (cmd->entry_num &&
+		 (!cmd->data_uptr || !cmd->entry_len ||
+		  cmd->entry_len > PAGE_SIZE ||
+		  cmd->entry_num > HWPT_INVALIDATE_ENTRY_NUM_MAX))
+		rc = -EINVAL;
+	else
+		rc = -ENOENT;
+	cmd->entry_num = 0;
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
 	return rc;
 }

@@ -35,6 +35,7 @@
 #include <linux/rwsem.h>
 #include <linux/xarray.h>
 
+struct iommu_dirty_bitmap;
 struct iommu_domain;
 struct iommufd_access;
 
@@ -260,6 +261,16 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    u32 *id);
 void iopt_remove_access(struct io_pagetable *iopt, u32 id);
 int iopt_set_access_alignment(struct io_pagetable *iopt);
+
+/* Dirty tracking (dirty.c) */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
+int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
+		    unsigned long iova, unsigned long length,
+		    unsigned long page_size, u64 __user *bitmap,
+		    unsigned long flags);
+void iopt_dirty_record(struct iommu_dirty_bitmap *dirty, unsigned long iova,
+		       unsigned long length);
 
 struct iopt_area *iopt_area_iter_first(struct io_pagetable *iopt,
 				       unsigned long start,

@@ -139,7 +139,7 @@ static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
  * struct iommufd_ioas - an I/O address space
  * @obj: the object
  * @iopt: its areas and domains
- * @mutex: protects @hwpt_list
+ * @mutex: protects @hwpt_list and the dirty_tracking of its HWPTs
  * @hwpt_list: struct iommufd_hwpt_paging using this IOAS
  */
 struct iommufd_ioas {
@@ -186,6 +186,10 @@ int iommufd_ioas_prot(u32 map_flags);
  * @auto_domain: made by attaching a device to the IOAS; destroyed when its
  *	last device detaches
  * @enforce_cache_coherency: the domain blocks no-snoop DMA
+ * @dirty_capable: allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the
+ *	domain's dirty_ops record through iopt_dirty_record()
+ * @dirty_tracking: IOMMU_HWPT_SET_DIRTY_TRACKING turned the domain's dirty
+ *	tracking on (under the IOAS's mutex; read without it)
  * @devices: how many devices are attached
  */
 struct iommufd_hwpt_paging {
@@ -195,6 +199,8 @@ struct iommufd_hwpt_paging {
 	struct list_head hwpt_item;
 	bool auto_domain;
 	bool enforce_cache_coherency;
+	bool dirty_capable;
+	bool dirty_tracking;
 	unsigned int devices;
 };
 
@@ -203,15 +209,37 @@ static_assert(offsetof(struct iommufd_hwpt_paging, obj) == 0);
 struct iommufd_device;
 
 /**
+ * struct iommufd_hw_info - what IOMMU_GET_HW_INFO tells of a device
+ * @data: the IOMMU's data of type @type, zero filled by the engine
+ * @length: on entry the size of @data; the length of the data
+ * @type: IOMMU_HW_INFO_TYPE_*
+ * @capabilities: IOMMU_HW_CAP_* the device and its IOMMU support
+ * @max_pasid_log2: the width of the device's PASIDs, 0 without PASIDs
+ *
+ * The engine sets every field but @data to 0 (@length to the size of
+ * @data) before the device's ops fill what they know.
+ */
+struct iommufd_hw_info {
+	void *data;
+	u32 length;
+	u32 type;
+	u64 capabilities;
+	u8 max_pasid_log2;
+};
+
+/**
  * struct iommufd_device_ops - what a kind of device does for the engine
  * @domain_alloc: allocate a paging domain the device can use; @flags are
- *	IOMMU_HWPT_ALLOC_* flags
+ *	IOMMU_HWPT_ALLOC_* flags.  With IOMMU_HWPT_ALLOC_DIRTY_TRACKING the
+ *	domain must have dirty_ops whose read_and_clear_dirty() records
+ *	through iopt_dirty_record() (see iommufd/dirty.c); -EOPNOTSUPP when
+ *	the device cannot track dirty pages
  * @attach: attach the device to @domain; -EINVAL when the domain is not
  *	compatible with the device (another may be)
  * @detach: undo @attach
  * @reserve_iova: reserve in @iopt (owner: the device) the IOVAs the
  *	device cannot use, such as its MSI window
- * @hw_info: fill IOMMU_GET_HW_INFO's data; returns its length and type
+ * @hw_info: fill IOMMU_GET_HW_INFO's answer
  * @enforce_cache_coherency: make @domain block no-snoop DMA; true on
  *	success
  */
@@ -223,8 +251,8 @@ struct iommufd_device_ops {
 		       struct iommu_domain *domain);
 	int (*reserve_iova)(struct iommufd_device *idev,
 			    struct io_pagetable *iopt);
-	int (*hw_info)(struct iommufd_device *idev, void *data, u32 *length,
-		       u32 *type);
+	int (*hw_info)(struct iommufd_device *idev,
+		       struct iommufd_hw_info *info);
 	bool (*enforce_cache_coherency)(struct iommufd_device *idev,
 					struct iommu_domain *domain);
 };
@@ -267,6 +295,9 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 int iommufd_hwpt_paging_mirror(struct iommufd_hwpt_paging *hwpt,
 			       struct iommufd_device *idev);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 
 /**

@@ -278,6 +278,9 @@ union ucmd_buffer {
 	struct iommu_vfio_ioas vfio_ioas;
 	struct iommu_hwpt_alloc hwpt;
 	struct iommu_hw_info info;
+	struct iommu_hwpt_set_dirty_tracking set_dirty_tracking;
+	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
+	struct iommu_hwpt_invalidate invalidate;
 #ifdef IOMMUFD_TEST
 	struct iommu_test_cmd test;
 #endif
@@ -328,6 +331,14 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 struct iommu_hwpt_alloc, __reserved),
 	IOCTL_OP(IOMMUFD_CMD_GET_HW_INFO, iommufd_get_hw_info,
 		 struct iommu_hw_info, __reserved),
+	IOCTL_OP(IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING,
+		 iommufd_hwpt_set_dirty_tracking,
+		 struct iommu_hwpt_set_dirty_tracking, __reserved),
+	IOCTL_OP(IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP,
+		 iommufd_hwpt_get_dirty_bitmap,
+		 struct iommu_hwpt_get_dirty_bitmap, data),
+	IOCTL_OP(IOMMUFD_CMD_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		 struct iommu_hwpt_invalidate, __reserved),
 #ifdef IOMMUFD_TEST
 	IOCTL_OP(IOMMUFD_CMD_BASE + 32, iommufd_test, struct iommu_test_cmd,
 		 last),

@@ -12,7 +12,10 @@
  *   table is an xarray indexed by IOVA / MOCK_IO_PAGE_SIZE, and the tests
  *   compare it with their own memory (MD_CHECK_MAP).  Its IO page size is
  *   half a CPU page, so that the engine meets IOVAs and lengths that are
- *   not page aligned;
+ *   not page aligned.  A domain allocated with
+ *   IOMMU_HWPT_ALLOC_DIRTY_TRACKING keeps a dirty bit per IOMMU page, which
+ *   the tests set (DIRTY) as a device's DMA would and the engine reads
+ *   through the domain's dirty_ops;
  * - mock devices: iommufd_device objects whose ops allocate mock domains.
  *   A selftest object (the tests' "stdev") owns each one, attaches it when
  *   it is made and destroys it with itself;
@@ -20,14 +23,15 @@
  *   own, that pin pages and read and write through IOVAs;
  * - checks that the pages of a user range carry the pins they should.
  *
- * Dirty tracking, nesting and fault queues are beyond the engine: their
- * operations (DIRTY, MD_CHECK_IOTLB, TRIGGER_IOPF) get -EOPNOTSUPP.
+ * Nesting and fault queues are beyond the engine: their operations
+ * (MD_CHECK_IOTLB, TRIGGER_IOPF) get -EOPNOTSUPP.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -47,14 +51,20 @@ enum {
  * A mock page table entry, an xarray value: the physical address divided
  * by MOCK_IO_PAGE_SIZE, and flags above it.  FIRST and LAST mark the first
  * and the last IO page of one map_pages() call: unmaps must cut the page
- * table only where maps did.
+ * table only where maps did.  HUGE marks the IO pages of a
+ * MOCK_HUGE_PAGE_SIZE IOMMU page (aligned, as iommu_map() maps them).
+ * DIRTY is the dirty bit of an IOMMU page, kept in its first IO page.
  */
 #define MOCK_PTE_ADDR_MASK	(ULONG_MAX / MOCK_IO_PAGE_SIZE)
 #define MOCK_PTE_FIRST		(MOCK_PTE_ADDR_MASK + 1)
 #define MOCK_PTE_LAST		(MOCK_PTE_FIRST << 1)
 #define MOCK_PTE_HUGE		(MOCK_PTE_FIRST << 2)
+#define MOCK_PTE_DIRTY		(MOCK_PTE_FIRST << 3)
 
-static_assert(MOCK_PTE_HUGE <= LONG_MAX);
+static_assert(MOCK_PTE_DIRTY <= LONG_MAX);
+
+/* The IO pages of a huge IOMMU page */
+#define MOCK_HUGE_IO_PAGES	(MOCK_HUGE_PAGE_SIZE / MOCK_IO_PAGE_SIZE)
 
 /* Longest IOVA range ACCESS_PAGES and ACCESS_RW take, as upstream's */
 #define MOCK_ACCESS_MAX_LENGTH	(16UL * 1024 * 1024)
@@ -63,10 +73,13 @@ static_assert(MOCK_PTE_HUGE <= LONG_MAX);
  * struct mock_domain - a mock paging domain
  * @domain: the domain the engine sees
  * @ptes: its page table, see MOCK_PTE_*
+ * @dirty_tracking: the engine turned dirty tracking on (with dirty_ops
+ *	only)
  */
 struct mock_domain {
 	struct iommu_domain domain;
 	struct xarray ptes;
+	bool dirty_tracking;
 };
 
 /**
@@ -207,6 +220,87 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.free = mock_domain_free,
 };
 
+/* The index of the first IO page of the IOMMU page that holds @index */
+static unsigned long mock_pte_head(unsigned long index, unsigned long pte)
+{
+	if (pte & MOCK_PTE_HUGE)
+		return round_down(index, MOCK_HUGE_IO_PAGES);
+	return index;
+}
+
+/*
+ * Set, or clear, flags of the entry at @index, unless the engine unmaps it
+ * meanwhile.  Returns false when there is no entry.
+ */
+static bool mock_pte_update(struct mock_domain *mock, unsigned long index,
+			    unsigned long set, unsigned long clear)
+{
+	void *old = xa_load(&mock->ptes, index);
+
+	while (old) {
+		unsigned long pte = (xa_to_value(old) | set) & ~clear;
+		void *cur;
+
+		if (pte == xa_to_value(old))
+			return true;
+		cur = xa_cmpxchg(&mock->ptes, index, old, xa_mk_value(pte),
+				 GFP_KERNEL);
+		if (cur == old)
+			return true;
+		if (xa_is_err(cur))
+			return false;
+		old = cur;
+	}
+	return false;
+}
+
+static int mock_domain_set_dirty_tracking(struct iommu_domain *domain,
+					  bool enable)
+{
+	WRITE_ONCE(to_mock_domain(domain)->dirty_tracking, enable);
+	return 0;
+}
+
+/*
+ * Report each dirty IOMMU page that maps some of [iova, iova + size), whole
+ * (iopt_dirty_record(): the engine's recorder, see iommufd/dirty.c), and
+ * clear its dirty bit unless IOMMU_DIRTY_NO_CLEAR.
+ */
+static int mock_domain_read_and_clear_dirty(struct iommu_domain *domain,
+					    unsigned long iova, size_t size,
+					    unsigned long flags,
+					    struct iommu_dirty_bitmap *dirty)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	unsigned long index = iova / MOCK_IO_PAGE_SIZE;
+	unsigned long last = (iova + size - 1) / MOCK_IO_PAGE_SIZE;
+	void *entry;
+
+	while ((entry = xa_find(&mock->ptes, &index, last, XA_PRESENT))) {
+		unsigned long pte = xa_to_value(entry);
+		unsigned long head = mock_pte_head(index, pte);
+		unsigned long n = pte & MOCK_PTE_HUGE ? MOCK_HUGE_IO_PAGES : 1;
+
+		if (head != index)
+			entry = xa_load(&mock->ptes, head);
+		if (entry && (xa_to_value(entry) & MOCK_PTE_DIRTY)) {
+			iopt_dirty_record(dirty, head * MOCK_IO_PAGE_SIZE,
+					  n * MOCK_IO_PAGE_SIZE);
+			if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+				mock_pte_update(mock, head, 0, MOCK_PTE_DIRTY);
+		}
+		if (head + n - 1 >= last)
+			break;
+		index = head + n;
+	}
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_domain_set_dirty_tracking,
+	.read_and_clear_dirty = mock_domain_read_and_clear_dirty,
+};
+
 static struct mock_domain *mock_domain_get(struct iommu_domain *domain)
 {
 	if (!domain || domain->ops != &mock_domain_ops)
@@ -221,7 +315,8 @@ static struct mock_dev *to_mock_dev(struct iommufd_device *idev)
 
 /*
  * IOMMU_HWPT_ALLOC_NEST_PARENT only asks for a paging domain that could be
- * a parent, which any mock domain could; dirty tracking is not supported.
+ * a parent, which any mock domain could.  Dirty tracking is for devices
+ * without MOCK_FLAGS_DEVICE_NO_DIRTY.
  */
 static struct iommu_domain *mock_dev_domain_alloc(struct iommufd_device *idev,
 						  u32 flags)
@@ -229,7 +324,11 @@ static struct iommu_domain *mock_dev_domain_alloc(struct iommufd_device *idev,
 	struct mock_dev *mdev = to_mock_dev(idev);
 	struct mock_domain *mock;
 
-	if (flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT)
+	if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return ERR_PTR(-EOPNOTSUPP);
 
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL_ACCOUNT);
@@ -244,14 +343,22 @@ static struct iommu_domain *mock_dev_domain_alloc(struct iommufd_device *idev,
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
+	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
+		mock->domain.dirty_ops = &mock_dirty_ops;
 	return &mock->domain;
 }
 
-/* Any mock domain suits any mock device; nothing else does */
+/*
+ * Any mock domain suits any mock device, but one that tracks dirty pages a
+ * MOCK_FLAGS_DEVICE_NO_DIRTY device; nothing else does.
+ */
 static int mock_dev_attach(struct iommufd_device *idev,
 			   struct iommu_domain *domain)
 {
 	if (!mock_domain_get(domain))
+		return -EINVAL;
+	if (domain->dirty_ops &&
+	    (to_mock_dev(idev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
 	to_mock_dev(idev)->domain = domain;
 	return 0;
@@ -267,20 +374,26 @@ static void mock_dev_detach(struct iommufd_device *idev,
 }
 
 /*
- * The PASID width of a MOCK_FLAGS_DEVICE_PASID device, MOCK_PASID_WIDTH in
- * newer kernels, has no way to IOMMU_GET_HW_INFO through these ops.
+ * Dirty tracking unless MOCK_FLAGS_DEVICE_NO_DIRTY; MOCK_PASID_WIDTH bits
+ * of PASID for a MOCK_FLAGS_DEVICE_PASID device, as newer kernels' mock
+ * (the engine has no PASIDs beyond that).
  */
-static int mock_dev_hw_info(struct iommufd_device *idev, void *data,
-			    u32 *length, u32 *type)
+static int mock_dev_hw_info(struct iommufd_device *idev,
+			    struct iommufd_hw_info *hw)
 {
-	struct iommu_test_hw_info *info = data;
+	struct mock_dev *mdev = to_mock_dev(idev);
+	struct iommu_test_hw_info *info = hw->data;
 
-	if (*length < sizeof(*info))
+	if (hw->length < sizeof(*info))
 		return -EMSGSIZE;
 	info->flags = 0;
 	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
-	*length = sizeof(*info);
-	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	hw->length = sizeof(*info);
+	hw->type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	if (!(mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+		hw->capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
+	if (mdev->flags & MOCK_FLAGS_DEVICE_PASID)
+		hw->max_pasid_log2 = MOCK_PASID_WIDTH;
 	return 0;
 }
 
@@ -330,8 +443,8 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS)
 		dev_flags = cmd->mock_domain_flags.dev_flags;
 	/*
-	 * NO_DIRTY changes nothing: no mock domain tracks dirty pages.  PASID
-	 * is accepted, as newer kernels do, but the engine has no PASIDs.
+	 * PASID is accepted, as newer kernels do, but the engine has no
+	 * PASIDs: only IOMMU_GET_HW_INFO shows it.
 	 */
 	if (dev_flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY |
 			  MOCK_FLAGS_DEVICE_HUGE_IOVA |
@@ -1001,6 +1114,78 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * DIRTY: as a device's DMA would, dirty the IOMMU pages of a mock HWPT that
+ * map the IOVAs of the set bits of the user's bitmap (a bit per page_size
+ * bytes from iova); out_nr_dirty counts the bits whose IOVA is mapped.
+ * The domain must track dirty pages.  As upstream's, dirty.flags is not
+ * looked at and the bitmap is read as unsigned longs.
+ */
+static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
+			      struct iommu_test_cmd *cmd)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->dirty.uptr);
+	u64 page_size = cmd->dirty.page_size;
+	u64 length = cmd->dirty.length;
+	u64 iova = cmd->dirty.iova;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
+	struct mock_domain *mock;
+	unsigned long nbits, i, last, count = 0;
+	unsigned long *bits;
+	int rc;
+
+	if (!page_size || !length || iova % page_size || length % page_size ||
+	    !uptr)
+		return -EINVAL;
+	if (length / page_size > SZ_16M * BITS_PER_BYTE)
+		return -EOVERFLOW;
+	if (iova > ULONG_MAX || length > ULONG_MAX ||
+	    check_add_overflow((unsigned long)iova,
+			       (unsigned long)length - 1, &last))
+		return -EOVERFLOW;
+	nbits = length / page_size;
+
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
+	mock = mock_domain_get(hwpt->domain);
+	if (!mock || !READ_ONCE(mock->dirty_tracking)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+
+	bits = kvcalloc(BITS_TO_LONGS(nbits), sizeof(*bits),
+			GFP_KERNEL_ACCOUNT);
+	if (!bits) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	if (copy_from_user(bits, uptr, DIV_ROUND_UP(nbits, BITS_PER_BYTE))) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	for_each_set_bit(i, bits, nbits) {
+		unsigned long index = (iova + i * page_size) / MOCK_IO_PAGE_SIZE;
+		void *entry = xa_load(&mock->ptes, index);
+
+		if (entry &&
+		    mock_pte_update(mock,
+				    mock_pte_head(index, xa_to_value(entry)),
+				    MOCK_PTE_DIRTY, 0))
+			count++;
+		cond_resched();
+	}
+	cmd->dirty.out_nr_dirty = count;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kvfree(bits);
+out_put:
+	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
+
 /**
  * iommufd_test() - IOMMU_TEST_CMD
  * @ucmd: the ioctl, a struct iommu_test_cmd
@@ -1046,7 +1231,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 			return -EINVAL;
 		return 0;
 	case IOMMU_TEST_OP_DIRTY:
-		/* Dirty tracking: the engine has none */
+		return iommufd_test_dirty(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
 		/* The IOTLB of nested domains: the engine has no nesting */
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
