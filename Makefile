@@ -22,6 +22,7 @@ help:
 	@echo "make setup         install what building and testing need (root)"
 	@echo "make run           the demo: DPDK testpmd in a guest, on this module and on type1"
 	@echo "make check         build everything and run every test in QEMU guests"
+	@echo "make bench         benchmarks against vfio_iommu_type1 in a guest: table and plot in build/bench/"
 	@echo "make style         checkpatch.pl --strict on the module's sources"
 	@echo "make sparse        build with sparse (C=2)"
 	@echo "make clean"
@@ -52,6 +53,17 @@ run: module
 	scripts/guest-run --nics --hugepages 256 --timeout 300 -- \
 		legacy_apps/dpdk_testpmd.sh iommufd type1 iommufd type1
 
+# Benchmarks: this module and vfio_iommu_type1 alternately in one guest
+# (bench/run.sh); bench_floor.ko, the floor, is built from a copy of its
+# sources as the test variant is.
+BENCHDIR := $(CURDIR)/build/bench/kmod
+bench: module test-module
+	mkdir -p $(BENCHDIR)
+	cp -u bench/Kbuild bench/bench_floor.c bench/bench_floor.h $(BENCHDIR)/
+	$(MAKE) -C $(KDIR) M=$(BENCHDIR) W=1 modules
+	$(MAKE) -C bench SRC=$(SRC)
+	bench/run.sh
+
 style:
 	$(SRC)/scripts/checkpatch.pl --strict --no-tree --show-types \
 		-f \
@@ -65,4 +77,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(TESTDIR)
 
-.PHONY: all help module test-module selftests setup check run style sparse clean
+.PHONY: all help module test-module selftests setup check run bench style sparse clean
