@@ -266,6 +266,28 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
 	return 0;
 }
 
+/**
+ * iopt_check_fixed_iova() - may an area go at a fixed IOVA?
+ * @iopt: the table
+ * @iova: the area's first IOVA
+ * @length: its length in bytes, not 0
+ *
+ * What iopt_map_pages() would say of the IOVA range, without mapping.
+ *
+ * Return: 0, -EINVAL (misaligned, reserved or not allowed), -EOVERFLOW or
+ * -EEXIST (an area is there).
+ */
+int iopt_check_fixed_iova(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length)
+{
+	int rc;
+
+	down_read(&iopt->iova_rwsem);
+	rc = iopt_check_iova(iopt, iova, length);
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
+
 static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 			    struct iopt_pages *pages, unsigned long iova,
 			    unsigned long start_byte, unsigned long length,

@@ -237,6 +237,8 @@ void iopt_destroy_table(struct io_pagetable *iopt);
 int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			void __user *uptr, unsigned long length,
 			int iommu_prot, unsigned int flags, u8 account_mode);
+int iopt_check_fixed_iova(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length);
 int iopt_get_pages(struct io_pagetable *iopt, unsigned long iova,
 		   unsigned long length, struct list_head *pages_list);
 int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,

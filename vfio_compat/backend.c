@@ -34,15 +34,13 @@ module_param_named(disable_hugepages, vfio_compat_disable_hugepages, bool,
 MODULE_PARM_DESC(disable_hugepages,
 		 "Disable VFIO IOMMU support for IOMMU hugepages.");
 
-/* VFIO_TYPE1_NESTING_IOMMU is v2: type1 of 6.12 does nothing more for it */
 static void *vfio_compat_open(unsigned long arg)
 {
 	switch (arg) {
 	case VFIO_TYPE1_IOMMU:
-		return vfio_compat_container_open(false);
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_TYPE1_NESTING_IOMMU:
-		return vfio_compat_container_open(true);
+		return vfio_compat_container_open(arg);
 	default:
 		return ERR_PTR(-EINVAL);
 	}

@@ -185,9 +185,11 @@ int vfio_compat_check_extension(struct vfio_compat_container *container,
 	switch (arg) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
-	case VFIO_TYPE1_NESTING_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return 1;
+	case VFIO_TYPE1_NESTING_IOMMU:
+		/* Claimed as type1 claims it; a view refuses it, as iommufd */
+		return !container || !container->view;
 	case VFIO_UPDATE_VADDR:
 		/* Emulated devices cannot pin while a vaddr is invalid */
 		if (!container || container->view)
@@ -404,7 +406,7 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 	struct vfio_compat_dma *dma = NULL;
 	unsigned long minsz, pgsize, iova;
 	struct iommufd_ioas *ioas;
-	bool set_vaddr, overlap;
+	bool set_vaddr, ends_at_top, overlap;
 	int prot = 0;
 	int rc;
 
@@ -435,21 +437,32 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 		rc = -EINVAL;
 		goto out_end;
 	}
+	/* Type1's lookup finds no mapping for a range that ends at 2^64 */
+	ends_at_top = !(map.iova + map.size);
 	if (set_vaddr) {
-		rc = vfio_compat_set_vaddr(c, ioas, &map);
+		rc = ends_at_top ? -ENOENT : vfio_compat_set_vaddr(c, ioas, &map);
 		goto out_end;
 	}
-	/* Type1 looks for an overlap first, then at the entry limit */
-	down_read(&ioas->iopt.iova_rwsem);
-	overlap = iopt_area_iter_first(&ioas->iopt, map.iova,
-				       map.iova + map.size - 1);
-	up_read(&ioas->iopt.iova_rwsem);
-	if (overlap) {
-		rc = -EEXIST;
-		goto out_end;
+	/* Type1 looks for an overlap, at the entry limit, at the IOVA range */
+	if (!ends_at_top) {
+		down_read(&ioas->iopt.iova_rwsem);
+		overlap = iopt_area_iter_first(&ioas->iopt, map.iova,
+					       map.iova + map.size - 1);
+		up_read(&ioas->iopt.iova_rwsem);
+		if (overlap) {
+			rc = -EEXIST;
+			goto out_end;
+		}
 	}
 	if (!vfio_compat_dma_avail(c, ioas)) {
 		rc = -ENOSPC;
+		goto out_end;
+	}
+	/* and then pins: memory outside the process faults */
+	if (!access_ok(u64_to_user_ptr(map.vaddr), map.size)) {
+		rc = iopt_check_fixed_iova(&ioas->iopt, map.iova, map.size);
+		if (!rc || rc == -EEXIST)
+			rc = -EFAULT;
 		goto out_end;
 	}
 	if (!c->view) {
@@ -686,6 +699,11 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 		if (rc)
 			goto out_end;
 	}
+	/* Type1 unmaps nothing in a range that ends at 2^64, and says so */
+	if (!unmap_all && !(unmap.iova + unmap.size)) {
+		rc = 0;
+		goto out_end;
+	}
 
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
 		rc = vfio_compat_invalidate_vaddr(c, unmap.iova, last,
@@ -785,11 +803,11 @@ struct vfio_compat_container *vfio_compat_view_alloc(struct iommufd_ctx *ictx)
 
 /**
  * vfio_compat_container_open() - make a container's state
- * @v2: VFIO_TYPE1v2_IOMMU semantics
+ * @type: VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_NESTING_IOMMU
  *
  * Return: the container or an ERR_PTR.
  */
-struct vfio_compat_container *vfio_compat_container_open(bool v2)
+struct vfio_compat_container *vfio_compat_container_open(unsigned long type)
 {
 	struct vfio_compat_container *c;
 	u32 access_id;
@@ -800,7 +818,8 @@ struct vfio_compat_container *vfio_compat_container_open(bool v2)
 		return ERR_PTR(-ENOMEM);
 	vfio_compat_container_init(c);
 	c->iommu_set = true;
-	c->v2 = v2;
+	c->v2 = type != VFIO_TYPE1_IOMMU;
+	c->nesting = type == VFIO_TYPE1_NESTING_IOMMU;
 
 	c->ictx = iommufd_ctx_alloc();
 	if (!c->ictx) {
@@ -829,7 +848,7 @@ struct vfio_compat_container *vfio_compat_container_open(bool v2)
 	if (rc)
 		goto err_access;
 	pr_info("serving a VFIO type1%s container for %s[%d]\n",
-		v2 ? "v2" : "", current->comm, task_tgid_nr(current));
+		c->v2 ? "v2" : "", current->comm, task_tgid_nr(current));
 	return c;
 
 err_access:
@@ -938,6 +957,15 @@ int vfio_compat_attach_group(struct vfio_compat_container *container,
 		vfio_compat_add_group(container, cgroup);
 		rc = 0;
 		goto out_unlock;
+	}
+	/*
+	 * Type1 has a nesting container's domains enable nesting, which no
+	 * IOMMU driver of x86 offers (iommu_enable_nesting() is -EINVAL); the
+	 * engine's domains cannot nest either.
+	 */
+	if (container->nesting) {
+		rc = -EINVAL;
+		goto err_free;
 	}
 	if (!vfio_compat_allow_unsafe_interrupts &&
 	    !iommu_group_has_isolated_msi(group)) {

@@ -65,6 +65,7 @@ extern bool vfio_compat_disable_hugepages;
  * @view: a view onto a /dev/iommu file
  * @iommu_set: VFIO_SET_IOMMU chose the type (always, but in a view)
  * @v2: VFIO_TYPE1v2_IOMMU semantics
+ * @nesting: VFIO_TYPE1_NESTING_IOMMU: v2 whose domains must nest
  * @dma_limit: how many mappings the IOAS may hold (dma_entry_limit when
  *	the container was made)
  * @access: the in-kernel access of its emulated devices
@@ -88,6 +89,7 @@ struct vfio_compat_container {
 	bool view;
 	bool iommu_set;
 	bool v2;
+	bool nesting;
 	unsigned int dma_limit;
 	struct iommufd_access *access;
 	struct list_head groups;
@@ -151,7 +153,7 @@ struct vfio_compat_device {
 extern const struct iommufd_device_ops vfio_compat_group_ops;
 
 /* container.c */
-struct vfio_compat_container *vfio_compat_container_open(bool v2);
+struct vfio_compat_container *vfio_compat_container_open(unsigned long type);
 void vfio_compat_container_release(struct vfio_compat_container *container);
 long vfio_compat_container_ioctl(struct vfio_compat_container *container,
 				 unsigned int cmd, void __user *arg);

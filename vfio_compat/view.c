@@ -56,7 +56,6 @@ static int vfio_compat_view_set_iommu(struct vfio_compat_container *c,
 		rc = iopt_disable_large_pages(&ioas->iopt);
 		break;
 	case VFIO_TYPE1v2_IOMMU:
-	case VFIO_TYPE1_NESTING_IOMMU:
 		c->v2 = true;
 		break;
 	default:
