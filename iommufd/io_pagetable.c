@@ -571,7 +571,8 @@ err_unfill:
  * @uptr: the user memory
  * @length: its length
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
- * @flags: IOPT_ALLOC_IOVA to choose the IOVA
+ * @flags: IOPT_ALLOC_IOVA to choose the IOVA, IOPT_MAP_PFNMAP to map a
+ *	VM_PFNMAP range by PFN (what vfio_iommu_type1 does), not refuse it
  * @account_mode: where the pages will be charged when pinned
  *
  * Return: 0 or a negative errno, with nothing mapped or pinned.
@@ -588,6 +589,13 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 	if (IS_ERR(elm.pages))
 		return PTR_ERR(elm.pages);
 	elm.pages->account_mode = account_mode;
+	if (flags & IOPT_MAP_PFNMAP) {
+		rc = iopt_pages_detect_pfnmap(elm.pages);
+		if (rc) {
+			iopt_put_pages(elm.pages);
+			return rc;
+		}
+	}
 	elm.start_byte = uptr - elm.pages->uptr;
 	elm.length = length;
 	list_add(&elm.next, &pages_list);

@@ -71,6 +71,8 @@ struct iopt_pages_user {
  * @writable: pinned for writing; areas of it may map IOMMU_WRITE
  * @account_mode: where pins are charged
  * @lock_cap: the mapping task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check
+ * @pfnmap: the range is a VM_PFNMAP mapping, such as a device BAR: its
+ *	PFNs are looked up, never pinned nor charged, and have no struct page
  * @source_mm: the address space @uptr belongs to
  * @source_task: the task that mapped it (its RLIMIT_MEMLOCK applies)
  * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
@@ -86,6 +88,7 @@ struct iopt_pages {
 	bool writable;
 	u8 account_mode;
 	bool lock_cap;
+	bool pfnmap;
 	struct mm_struct *source_mm;
 	struct task_struct *source_task;
 	struct user_struct *source_user;
@@ -97,6 +100,7 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 				    bool writable);
 void iopt_release_pages(struct kref *kref);
 int iopt_pages_change_owner(struct iopt_pages *pages, void __user *uptr);
+int iopt_pages_detect_pfnmap(struct iopt_pages *pages);
 
 static inline void iopt_put_pages(struct iopt_pages *pages)
 {
@@ -214,6 +218,7 @@ struct iopt_allowed {
 /* Flags of iopt_map_user_pages() and iopt_map_pages() */
 enum {
 	IOPT_ALLOC_IOVA = 1 << 0,	/* choose the IOVA */
+	IOPT_MAP_PFNMAP = 1 << 1,	/* map VM_PFNMAP memory by PFN */
 };
 
 /**

@@ -17,6 +17,12 @@
  * filled from it and emptied with iommu_unmap() before the pages are
  * unpinned, so a device never reaches a page after it was unpinned.
  *
+ * A VM_PFNMAP range (a device BAR mmap'ed by vfio-pci, say) has no pages
+ * to pin: when its iopt_pages is made with iopt_pages_detect_pfnmap(), its
+ * PFNs are looked up (faulted in if need be) where others are pinned, kept
+ * in @pinned_pfns the same way, and neither charged nor unpinned.  The
+ * CPU paths that need a struct page (access pins, rw) refuse it.
+ *
  * Charging follows the pages' account mode: IOPT_PAGES_ACCOUNT_USER adds
  * to the user's locked_vm (shown as the mm's VmPin), IOPT_PAGES_ACCOUNT_MM
  * to the mm's locked_vm (VmLck) as vfio_iommu_type1 does.  Either way the
@@ -76,6 +82,33 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	get_task_struct(pages->source_task);
 	pages->source_user = get_uid(current_user());
 	return pages;
+}
+
+/**
+ * iopt_pages_detect_pfnmap() - make an iopt_pages of a VM_PFNMAP range
+ *	look PFNs up instead of pinning
+ * @pages: the pages, new, of the current process
+ *
+ * A range that starts in a VM_PFNMAP mapping must lie inside it.
+ *
+ * Return: 0 (also for ordinary memory) or -EFAULT.
+ */
+int iopt_pages_detect_pfnmap(struct iopt_pages *pages)
+{
+	unsigned long start = (uintptr_t)pages->uptr;
+	struct vm_area_struct *vma;
+	int rc = 0;
+
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, start);
+	if (vma && (vma->vm_flags & VM_PFNMAP)) {
+		if (pages->npages > (vma->vm_end - start) / PAGE_SIZE)
+			rc = -EFAULT;
+		else
+			pages->pfnmap = true;
+	}
+	mmap_read_unlock(current->mm);
+	return rc;
 }
 
 /**
@@ -243,6 +276,12 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 
 	lockdep_assert_held(&pages->mutex);
 
+	if (pages->pfnmap) {
+		xa_store_range(&pages->pinned_pfns, start, last, NULL,
+			       GFP_KERNEL);
+		return;
+	}
+
 	for (index = start; index <= last; index++) {
 		void *entry = xa_erase(&pages->pinned_pfns, index);
 
@@ -265,6 +304,74 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 	iopt_pages_charge(pages, total, false);
 }
 
+/* The PFN at @uaddr of a VM_PFNMAP mapping of @mm, faulted in if need be */
+static int iopt_follow_pfn(struct mm_struct *mm, unsigned long uaddr,
+			   bool write, unsigned long *pfn)
+{
+	struct follow_pfnmap_args args = { .address = uaddr };
+	bool faulted = false;
+	int rc;
+
+	mmap_assert_locked(mm);
+	while (true) {
+		bool unlocked = false;
+
+		/* Faulting may drop the lock: look the vma up again */
+		args.vma = vma_lookup(mm, uaddr);
+		if (!args.vma || !(args.vma->vm_flags & VM_PFNMAP))
+			return -EFAULT;
+		rc = follow_pfnmap_start(&args);
+		if (!rc || faulted)
+			break;
+		rc = fixup_user_fault(mm, uaddr,
+				      FAULT_FLAG_REMOTE |
+				      (write ? FAULT_FLAG_WRITE : 0),
+				      &unlocked);
+		if (rc)
+			return rc;
+		faulted = true;
+	}
+	if (rc)
+		return rc;
+	if (write && !args.writable)
+		rc = -EFAULT;
+	else
+		*pfn = args.pfn;
+	follow_pfnmap_end(&args);
+	return rc;
+}
+
+/* Look the PFNs of [start, last] of VM_PFNMAP pages up; none is known yet */
+static int iopt_pages_follow_range(struct iopt_pages *pages,
+				   unsigned long start, unsigned long last)
+{
+	struct mm_struct *mm = pages->source_mm;
+	unsigned long index, pfn;
+	int rc = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
+	mmap_read_lock(mm);
+	for (index = start; index <= last; index++) {
+		rc = iopt_follow_pfn(mm, (uintptr_t)pages->uptr +
+					 index * PAGE_SIZE,
+				     pages->writable, &pfn);
+		if (!rc)
+			rc = xa_err(xa_store(&pages->pinned_pfns, index,
+					     xa_mk_value(pfn),
+					     GFP_KERNEL_ACCOUNT));
+		if (rc)
+			break;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	if (rc && index > start)
+		iopt_pages_unpin_range(pages, start, index - 1);
+	return rc;
+}
+
 /*
  * Pin [start, last], none of which is pinned yet, a batch at a time.  On
  * failure nothing of the range stays pinned.
@@ -281,6 +388,8 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 
 	lockdep_assert_held(&pages->mutex);
 
+	if (pages->pfnmap)
+		return iopt_pages_follow_range(pages, start, last);
 	batch = kmalloc_array(IOPT_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
 	if (!batch)
 		return -ENOMEM;
@@ -450,7 +559,8 @@ iopt_pages_find_access(struct iopt_pages *pages, unsigned long start,
  *
  * Pins of the same range share one user, counted.
  *
- * Return: 0 or a negative errno with nothing pinned.
+ * Return: 0 or a negative errno with nothing pinned: -EFAULT for VM_PFNMAP
+ * pages, which have no struct page to give.
  */
 int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start,
 			  unsigned long last, struct page **out_pages)
@@ -459,6 +569,8 @@ int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start,
 	unsigned long i;
 	int rc = 0;
 
+	if (pages->pfnmap)
+		return -EFAULT;
 	mutex_lock(&pages->mutex);
 	user = iopt_pages_find_access(pages, start, last);
 	if (user) {
@@ -577,13 +689,15 @@ static int iopt_pages_rw_page(struct iopt_pages *pages, unsigned long index,
  * Pinned pages are used as pinned (what a device sees); others are pinned
  * only for the copy.
  *
- * Return: 0 or a negative errno.
+ * Return: 0 or a negative errno: -EFAULT for VM_PFNMAP pages.
  */
 int iopt_pages_rw(struct iopt_pages *pages, unsigned long start_byte,
 		  void *data, unsigned long length, bool write)
 {
 	int rc = 0;
 
+	if (pages->pfnmap)
+		return -EFAULT;
 	if (write && !pages->writable)
 		return -EPERM;
 	mutex_lock(&pages->mutex);

@@ -487,8 +487,13 @@ TEST_F(edu, update_vaddr_new_owner)
 	close(memfd);
 }
 
-/* Another group bound to vfio-pci, if there is one: its /dev/vfio path */
-static int other_vfio_group(struct edu *edu, char *path, size_t len)
+/*
+ * Another group bound to vfio-pci, if there is one: its /dev/vfio path,
+ * and the PCI address of its device into @bdf (of size sizeof(edu->bdf))
+ * when not NULL
+ */
+static int other_vfio_group(struct edu *edu, char *path, size_t len,
+			    char *bdf)
 {
 	const char *drv = "/sys/bus/pci/drivers/vfio-pci";
 	DIR *dir = opendir(drv);
@@ -510,6 +515,9 @@ static int other_vfio_group(struct edu *edu, char *path, size_t len)
 			continue;
 		target[n] = 0;
 		snprintf(path, len, "/dev/vfio/%s", basename(target));
+		if (bdf)
+			snprintf(bdf, sizeof(edu->bdf), "%.*s",
+				 (int)sizeof(edu->bdf) - 1, d->d_name);
 		rc = 0;
 		break;
 	}
@@ -525,7 +533,7 @@ TEST_F(edu, update_vaddr_blocks_attach)
 	__u64 unmapped = 0;
 	int group;
 
-	if (other_vfio_group(&self->edu, path, sizeof(path)))
+	if (other_vfio_group(&self->edu, path, sizeof(path), NULL))
 		SKIP(return, "no second group bound to vfio-pci");
 	group = open(path, O_RDWR);
 	ASSERT_LE(0, group);
@@ -546,6 +554,65 @@ TEST_F(edu, update_vaddr_blocks_attach)
 	ASSERT_EQ(0, edu_unmap(&self->edu, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
 			       &unmapped));
 	EXPECT_EQ(MAP_SIZE, unmapped);
+}
+
+#define P2P_IOVA 0x400000UL
+#define E1000_STATUS 0x8
+
+/*
+ * Peer to peer: BAR0 of a second device (an e1000e NIC), mmap'ed through
+ * vfio-pci (a VM_PFNMAP mapping), is mapped by PFN as type1 maps it, so
+ * nothing is pinned or charged; the edu's DMA then reads the NIC's STATUS
+ * register through the IOMMU, and finds what a read of the region gives.
+ */
+TEST_F(edu, p2p_bar)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_region_info bar = {
+		.argsz = sizeof(bar),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	char path[PATH_MAX], bdf[sizeof(self->edu.bdf)];
+	void *regs;
+	__u64 unmapped = 0;
+	int group, device;
+	__u32 reg;
+
+	if (other_vfio_group(&self->edu, path, sizeof(path), bdf))
+		SKIP(return, "no second group bound to vfio-pci");
+	group = open(path, O_RDWR);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_GET_STATUS, &status));
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		SKIP(return, "the second group is not viable");
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER,
+			   &self->edu.container));
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, device);
+	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &bar));
+	ASSERT_TRUE(bar.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	regs = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
+		    bar.offset);
+	ASSERT_NE(MAP_FAILED, regs);
+
+	ASSERT_EQ(0, edu_map(&self->edu, regs, P2P_IOVA, bar.size));
+	EXPECT_EQ(self->vm_lck, proc_status_kb("VmLck"));
+	ASSERT_EQ(0, edu_map(&self->edu, self->buf, IOVA, MAP_SIZE));
+	ASSERT_EQ(0, edu_dma(&self->edu, P2P_IOVA + E1000_STATUS, EDU_BUFFER,
+			     sizeof(reg), false));
+	ASSERT_EQ(0, edu_dma(&self->edu, EDU_BUFFER, IOVA, sizeof(reg), true));
+	ASSERT_EQ(sizeof(reg), pread(device, &reg, sizeof(reg),
+				     bar.offset + E1000_STATUS));
+	EXPECT_NE(0, reg);
+	EXPECT_EQ(reg, *(__u32 *)self->buf);
+
+	ASSERT_EQ(0, edu_unmap(&self->edu, P2P_IOVA, bar.size, 0, &unmapped));
+	EXPECT_EQ(bar.size, unmapped);
+	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA, MAP_SIZE, 0, &unmapped));
+	munmap(regs, bar.size);
+	close(device);
+	EXPECT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+	close(group);
 }
 
 /* VFIO_IOMMU_DIRTY_PAGES; 0 or the errno */

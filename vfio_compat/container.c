@@ -477,7 +477,8 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 	iova = map.iova;
 	rc = iopt_map_user_pages(&ioas->iopt, &iova,
 				 u64_to_user_ptr(map.vaddr), map.size,
-				 prot | IOMMU_CACHE, 0, IOPT_PAGES_ACCOUNT_MM);
+				 prot | IOMMU_CACHE, IOPT_MAP_PFNMAP,
+				 IOPT_PAGES_ACCOUNT_MM);
 	if (rc)
 		kfree(dma);
 	else if (dma)
