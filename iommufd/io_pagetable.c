@@ -364,16 +364,29 @@ static int iopt_area_map_domain(struct iopt_area *area,
 	unsigned long max_run = area->iopt->disable_large_pages ? PAGE_SIZE :
 							       ULONG_MAX;
 	unsigned long run_iova = iova, run_len = 0;
+	unsigned long pfns[64], npfns = 0, next = 0;
 	phys_addr_t run_phys = 0;
 	int rc;
 
 	while (true) {
 		unsigned long offset = byte % PAGE_SIZE;
 		unsigned long n = min(PAGE_SIZE - offset, last - iova + 1);
-		phys_addr_t phys = PFN_PHYS(iopt_pages_pfn(pages,
-							   byte / PAGE_SIZE)) +
-				   offset;
+		phys_addr_t phys;
 
+		if (next == npfns) {
+			unsigned long want = (last - iova + offset) / PAGE_SIZE + 1;
+
+			next = 0;
+			npfns = iopt_pages_read_pfns(pages, byte / PAGE_SIZE,
+						     min(want, ARRAY_SIZE(pfns)),
+						     pfns);
+			if (!npfns) {
+				rc = -EFAULT;
+				goto err_unmap;
+			}
+			cond_resched();
+		}
+		phys = PFN_PHYS(pfns[next++]) + offset;
 		if (run_len && (phys != run_phys + run_len ||
 				run_len + n > max_run)) {
 			rc = iommu_map(domain, run_iova, run_phys, run_len,
@@ -391,7 +404,6 @@ static int iopt_area_map_domain(struct iopt_area *area,
 			break;
 		iova += n;
 		byte += n;
-		cond_resched();
 	}
 	rc = iommu_map(domain, run_iova, run_phys, run_len, area->iommu_prot,
 		       GFP_KERNEL_ACCOUNT);

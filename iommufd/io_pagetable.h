@@ -117,7 +117,9 @@ void iopt_pages_access_unpin(struct iopt_pages *pages, unsigned long start,
 			     unsigned long last);
 int iopt_pages_rw(struct iopt_pages *pages, unsigned long start_byte,
 		  void *data, unsigned long length, bool write);
-unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index);
+unsigned long iopt_pages_read_pfns(struct iopt_pages *pages,
+				   unsigned long index, unsigned long n,
+				   unsigned long *pfns);
 
 /**
  * struct iopt_area - one mapping of an io_pagetable

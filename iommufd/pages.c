@@ -266,40 +266,39 @@ static int iopt_pages_store_pfns(struct iopt_pages *pages,
 	return xas_error(&xas);
 }
 
-/* Unpin and uncharge the pinned pages of [start, last] */
+/*
+ * Unpin and uncharge the pinned pages of [start, last]: one walk of the
+ * xarray, a batch of pages at a time, unpinned outside the RCU read side;
+ * then one erase of the range (whole subtrees at a time where aligned).
+ */
 static void iopt_pages_unpin_range(struct iopt_pages *pages,
 				   unsigned long start, unsigned long last)
 {
-	struct page *batch[32];
-	unsigned long index, total = 0;
-	unsigned int n = 0;
+	XA_STATE(xas, &pages->pinned_pfns, start);
+	struct page *batch[64];
+	unsigned long total = 0;
+	unsigned int n;
+	void *entry;
 
 	lockdep_assert_held(&pages->mutex);
 
-	if (pages->pfnmap) {
-		xa_store_range(&pages->pinned_pfns, start, last, NULL,
-			       GFP_KERNEL);
-		return;
-	}
-
-	for (index = start; index <= last; index++) {
-		void *entry = xa_erase(&pages->pinned_pfns, index);
-
-		if (!entry)
-			continue;
-		batch[n++] = pfn_to_page(xa_to_value(entry));
-		if (n == ARRAY_SIZE(batch) || index == last) {
-			unpin_user_pages_dirty_lock(batch, n, pages->writable);
-			total += n;
-			n = 0;
-			cond_resched();
+	do {
+		n = 0;
+		rcu_read_lock();
+		xas_for_each(&xas, entry, last) {
+			if (xas_retry(&xas, entry) || pages->pfnmap)
+				continue;
+			batch[n++] = pfn_to_page(xa_to_value(entry));
+			if (n == ARRAY_SIZE(batch))
+				break;
 		}
-		if (index == ULONG_MAX)
-			break;
-	}
-	if (n)
+		xas_pause(&xas);
+		rcu_read_unlock();
 		unpin_user_pages_dirty_lock(batch, n, pages->writable);
-	total += n;
+		total += n;
+		cond_resched();
+	} while (n == ARRAY_SIZE(batch));
+	xa_store_range(&pages->pinned_pfns, start, last, NULL, GFP_KERNEL);
 	pages->npinned -= total;
 	iopt_pages_charge(pages, total, false);
 }
@@ -590,8 +589,12 @@ int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start,
 			goto out_unlock;
 		}
 	}
-	for (i = start; out_pages && i <= last; i++)
-		out_pages[i - start] = pfn_to_page(iopt_pages_pfn(pages, i));
+	for (i = start; out_pages && i <= last; i++) {
+		unsigned long pfn = 0;
+
+		iopt_pages_read_pfns(pages, i, 1, &pfn);
+		out_pages[i - start] = pfn_to_page(pfn);
+	}
 out_unlock:
 	mutex_unlock(&pages->mutex);
 	return rc;
@@ -618,19 +621,33 @@ void iopt_pages_access_unpin(struct iopt_pages *pages, unsigned long start,
 }
 
 /**
- * iopt_pages_pfn() - the PFN of a pinned page
+ * iopt_pages_read_pfns() - the PFNs of pinned pages, in one walk
  * @pages: the pages
- * @index: the page's index; some user must cover it
+ * @index: the first page's index
+ * @n: how many pages; some user must cover them all
+ * @pfns: receives their PFNs
  *
- * Return: the PFN.
+ * Return: how many PFNs were read: @n unless a page was not pinned.
  */
-unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
+unsigned long iopt_pages_read_pfns(struct iopt_pages *pages,
+				   unsigned long index, unsigned long n,
+				   unsigned long *pfns)
 {
-	void *entry = xa_load(&pages->pinned_pfns, index);
+	XA_STATE(xas, &pages->pinned_pfns, index);
+	unsigned long i = 0;
+	void *entry;
 
-	if (WARN_ON(!xa_is_value(entry)))
-		return 0;
-	return xa_to_value(entry);
+	rcu_read_lock();
+	while (i != n) {
+		entry = xas_next(&xas);
+		if (xas_retry(&xas, entry))
+			continue;
+		if (WARN_ON(!xa_is_value(entry)))
+			break;
+		pfns[i++] = xa_to_value(entry);
+	}
+	rcu_read_unlock();
+	return i;
 }
 
 /* Copy within one page, pinning it for the copy if no user has */
