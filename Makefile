@@ -25,6 +25,9 @@ help:
 	@echo "make bench         benchmarks against vfio_iommu_type1 in a guest: table and plot in build/bench/"
 	@echo "make style         checkpatch.pl --strict on the module's sources"
 	@echo "make sparse        build with sparse (C=2)"
+	@echo "make dkms-install  install with DKMS for KVER, and the modprobe configuration (root)"
+	@echo "make dkms-uninstall"
+	@echo "make deb           the iommufd-dkms Debian package, into build/deb/"
 	@echo "make clean"
 	@echo "KDIR=$(KDIR)"
 
@@ -72,9 +75,52 @@ style:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
 
+# DKMS (Documentation/install.rst): the sources go to /usr/src, dkms
+# builds and installs the module for KVER (and for each kernel installed
+# later), the modprobe configuration goes to /etc/modprobe.d.  With
+# DESTDIR, all of it, DKMS's own trees included, goes under DESTDIR
+# instead, and depmod is left to whoever uses that tree.
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+ROOT := $(abspath $(DESTDIR))
+DKMS_SRC := $(ROOT)/usr/src/iommufd-$(DKMS_VERSION)
+DKMS := dkms $(if $(ROOT),--sourcetree $(ROOT)/usr/src \
+	--dkmstree $(ROOT)/var/lib/dkms --installtree $(ROOT)/lib/modules \
+	--no-depmod) -m iommufd -v $(DKMS_VERSION)
+MODPROBE_CONF := $(ROOT)/etc/modprobe.d/iommufd.conf
+
+# The sources dkms builds, as the iommufd-dkms package ships them too
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)/iommufd $(DKMS_SRC)/vfio_compat
+	cp dkms.conf Kbuild $(DKMS_SRC)/
+	cp iommufd/*.[ch] $(DKMS_SRC)/iommufd/
+	cp vfio_compat/*.[ch] $(DKMS_SRC)/vfio_compat/
+
+# An earlier install of this version is replaced.
+dkms-install: dkms-uninstall
+	$(MAKE) dkms-source
+	$(DKMS) install $(if $(KVER),-k $(KVER))
+	install -D -m 0644 Documentation/modprobe.d/iommufd.conf $(MODPROBE_CONF)
+
+dkms-uninstall:
+	rm -f $(MODPROBE_CONF)
+	if [ -n "$$($(DKMS) status)" ]; then $(DKMS) remove --all; fi
+	rm -rf $(DKMS_SRC)
+
+# The iommufd-dkms package (debian/), built from a copy of what it needs
+DEBDIR := $(CURDIR)/build/deb
+deb:
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/iommufd/Documentation
+	cp -r Makefile dkms.conf Kbuild debian iommufd vfio_compat \
+		$(DEBDIR)/iommufd/
+	cp -r Documentation/modprobe.d $(DEBDIR)/iommufd/Documentation/
+	cd $(DEBDIR)/iommufd && dpkg-buildpackage -b -us -uc
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
 	rm -rf $(TESTDIR)
 
-.PHONY: all help module test-module selftests setup check run bench style sparse clean
+.PHONY: all help module test-module selftests setup check run bench style \
+	sparse dkms-source dkms-install dkms-uninstall deb clean

@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# usage: modprobe_selection.sh [CONF]
+#
 # Which backend serves VFIO containers when modules are loaded the way
 # users load them: `modprobe vfio-pci`, with iommufd.ko installed in the
-# module tree (scripts/guest-run --install) and
-# Documentation/modprobe.d/iommufd.conf in a modprobe.d directory.
+# module tree (scripts/guest-run --install) and the modprobe configuration
+# CONF (default: Documentation/modprobe.d/iommufd.conf) in a modprobe.d
+# directory.
 #
 #   modprobe vfio-pci -> vfio.ko -> softdep post: ...
 #                                     |- vfio_iommu_type1  (no config)
@@ -13,8 +16,9 @@
 #
 # Exit 4 (skip) without an edu device.
 set -u
+# shellcheck source=selftests/lib/ktap.sh
 . "$(dirname "$0")/../selftests/lib/ktap.sh"
-conf=Documentation/modprobe.d/iommufd.conf
+conf=${1:-Documentation/modprobe.d/iommufd.conf}
 
 cleanup() {
 	rm -f /run/modprobe.d/iommufd.conf

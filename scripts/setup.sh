@@ -6,8 +6,9 @@
 # where SERIES is 6.12 (default) and/or 6.1.
 #
 # What it does:
-#   - installs the build tools, QEMU, busybox and the user-space programs
-#     the guest tests run (all from bookworm and bookworm-security);
+#   - installs the build tools, DKMS and the Debian packaging tools, QEMU,
+#     busybox and the user-space programs the guest tests run (all from
+#     bookworm and bookworm-security);
 #   - installs the kernel headers of each series (apt also pulls the image
 #     package they depend on; it is never booted here);
 #   - downloads the matching linux-image package and extracts it, without
@@ -26,7 +27,8 @@ series=("$@")
 
 packages=(build-essential bc bison flex libelf-dev libssl-dev pahole sparse
 	  xz-utils cpio kmod rsync busybox-static qemu-system-x86 pciutils
-	  dpdk-dev gnuplot-nox linux-source-6.12 util-linux procps)
+	  dpdk-dev gnuplot-nox linux-source-6.12 util-linux procps
+	  dkms dh-dkms debhelper)
 for s in "${series[@]}"; do
 	case "$s" in
 	6.12) packages+=(linux-headers-6.12-amd64) ;;
