@@ -15,7 +15,13 @@
  *
  * The PFNs always live in @pinned_pfns, whatever maps them: domains are
  * filled from it and emptied with iommu_unmap() before the pages are
- * unpinned, so a device never reaches a page after it was unpinned.
+ * unpinned, so a device never reaches a page after it was unpinned.  An
+ * entry holds the PFN minus the index (an xarray value, signed), the same
+ * for every page of a physically contiguous run: an aligned run of
+ * 2^IOPT_PFN_RUN_ORDER pages (huge pages, say) is one multi-index entry of
+ * that order, which fills one slot of a node above the leaves and so has
+ * no sibling entries; other pages have an entry each.  Before a range is
+ * erased, a run entry that straddles one of its ends is split.
  *
  * A VM_PFNMAP range (a device BAR mmap'ed by vfio-pci, say) has no pages
  * to pin: when its iopt_pages is made with iopt_pages_detect_pfnmap(), its
@@ -41,6 +47,26 @@
 
 /* Pages pinned by one call to the pinning functions: a page of pointers */
 #define IOPT_PIN_BATCH (PAGE_SIZE / sizeof(struct page *))
+
+/* The order of a run entry of pinned_pfns (see above) */
+#define IOPT_PFN_RUN_ORDER XA_CHUNK_SHIFT
+#define IOPT_PFN_RUN BIT(IOPT_PFN_RUN_ORDER)
+
+static void *iopt_pfn_entry(unsigned long index, unsigned long pfn)
+{
+	return xa_mk_value((pfn - index) & (ULONG_MAX >> 1));
+}
+
+static unsigned long iopt_entry_pfn(unsigned long index, void *entry)
+{
+	return index + ((long)(xa_to_value(entry) << 1) >> 1);
+}
+
+/* The order of the entry an xas walk stands on: a run entry or a page's */
+static unsigned int iopt_entry_order(struct xa_state *xas)
+{
+	return xas->xa_node ? xas->xa_node->shift : 0;
+}
 
 /**
  * iopt_alloc_pages() - describe a range of the current process's memory
@@ -246,6 +272,21 @@ out_unlock:
 	return rc;
 }
 
+/* Do the @n pages from index @index make a run entry? */
+static bool iopt_pages_is_run(struct page **batch, unsigned long n,
+			      unsigned long index)
+{
+	unsigned long pfn, i;
+
+	if (index % IOPT_PFN_RUN || n < IOPT_PFN_RUN)
+		return false;
+	pfn = page_to_pfn(batch[0]);
+	for (i = 1; i != IOPT_PFN_RUN; i++)
+		if (page_to_pfn(batch[i]) != pfn + i)
+			return false;
+	return true;
+}
+
 static int iopt_pages_store_pfns(struct iopt_pages *pages,
 				 unsigned long index, struct page **batch,
 				 unsigned long n)
@@ -255,52 +296,112 @@ static int iopt_pages_store_pfns(struct iopt_pages *pages,
 
 	do {
 		xas_lock(&xas);
-		for (; i != n; i++) {
-			xas_store(&xas, xa_mk_value(page_to_pfn(batch[i])));
+		xas_set_order(&xas, index + i, 0);
+		while (i != n) {
+			unsigned int order = 0;
+
+			if (iopt_pages_is_run(batch + i, n - i, index + i))
+				order = IOPT_PFN_RUN_ORDER;
+			if (order || xas.xa_shift)
+				xas_set_order(&xas, index + i, order);
+			xas_store(&xas, iopt_pfn_entry(index + i,
+						       page_to_pfn(batch[i])));
 			if (xas_error(&xas))
 				break;
-			xas_next(&xas);
+			i += 1UL << order;
+			if (!order)
+				xas_next(&xas);
 		}
 		xas_unlock(&xas);
 	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
 	return xas_error(&xas);
 }
 
+/* Split the run entry that covers @index and the index before it, if any */
+static void iopt_pages_split_run(struct iopt_pages *pages,
+				 unsigned long index)
+{
+	XA_STATE(xas, &pages->pinned_pfns, ALIGN_DOWN(index, IOPT_PFN_RUN));
+	void *entry;
+
+	if (!(index % IOPT_PFN_RUN))
+		return;
+	rcu_read_lock();
+	do {
+		entry = xas_load(&xas);
+	} while (xas_retry(&xas, entry));
+	rcu_read_unlock();
+	if (!entry || !iopt_entry_order(&xas))
+		return;
+	/* One node: a failure would leave pinned pages no entry knows */
+	xas_split_alloc(&xas, entry, IOPT_PFN_RUN_ORDER,
+			GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	xas_lock(&xas);
+	xas_split(&xas, entry, IOPT_PFN_RUN_ORDER);
+	xas_unlock(&xas);
+}
+
 /*
  * Unpin and uncharge the pinned pages of [start, last]: one walk of the
- * xarray, a batch of pages at a time, unpinned outside the RCU read side;
- * then one erase of the range (whole subtrees at a time where aligned).
+ * xarray, physically contiguous runs of pages collected a batch at a time
+ * and unpinned outside the RCU read side; then one erase of the range
+ * (whole nodes at a time where aligned).
  */
 static void iopt_pages_unpin_range(struct iopt_pages *pages,
 				   unsigned long start, unsigned long last)
 {
 	XA_STATE(xas, &pages->pinned_pfns, start);
-	struct page *batch[64];
+	struct {
+		unsigned long pfn;
+		unsigned long n;
+	} runs[32];
 	unsigned long total = 0;
-	unsigned int n;
+	unsigned int nr, i;
 	void *entry;
 
 	lockdep_assert_held(&pages->mutex);
 
+	iopt_pages_split_run(pages, start);
+	if (last != ULONG_MAX)
+		iopt_pages_split_run(pages, last + 1);
 	do {
-		n = 0;
+		nr = 0;
 		rcu_read_lock();
 		xas_for_each(&xas, entry, last) {
-			if (xas_retry(&xas, entry) || pages->pfnmap)
+			unsigned long n, index, pfn;
+
+			if (xas_retry(&xas, entry))
 				continue;
-			batch[n++] = pfn_to_page(xa_to_value(entry));
-			if (n == ARRAY_SIZE(batch))
+			n = 1UL << iopt_entry_order(&xas);
+			index = ALIGN_DOWN(xas.xa_index, n);
+			pfn = iopt_entry_pfn(index, entry);
+			if (nr && runs[nr - 1].pfn + runs[nr - 1].n == pfn) {
+				runs[nr - 1].n += n;
+				continue;
+			}
+			if (nr == ARRAY_SIZE(runs)) {
+				xas_set(&xas, index);
 				break;
+			}
+			runs[nr].pfn = pfn;
+			runs[nr++].n = n;
 		}
 		xas_pause(&xas);
 		rcu_read_unlock();
-		unpin_user_pages_dirty_lock(batch, n, pages->writable);
-		total += n;
+		for (i = 0; i != nr; i++) {
+			if (!pages->pfnmap)
+				unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn),
+								 runs[i].n,
+								 pages->writable);
+			total += runs[i].n;
+		}
 		cond_resched();
-	} while (n == ARRAY_SIZE(batch));
+	} while (nr == ARRAY_SIZE(runs));
 	xa_store_range(&pages->pinned_pfns, start, last, NULL, GFP_KERNEL);
-	pages->npinned -= total;
-	iopt_pages_charge(pages, total, false);
+	if (!pages->pfnmap) {
+		pages->npinned -= total;
+		iopt_pages_charge(pages, total, false);
+	}
 }
 
 /* The PFN at @uaddr of a VM_PFNMAP mapping of @mm, faulted in if need be */
@@ -359,7 +460,7 @@ static int iopt_pages_follow_range(struct iopt_pages *pages,
 				     pages->writable, &pfn);
 		if (!rc)
 			rc = xa_err(xa_store(&pages->pinned_pfns, index,
-					     xa_mk_value(pfn),
+					     iopt_pfn_entry(index, pfn),
 					     GFP_KERNEL_ACCOUNT));
 		if (rc)
 			break;
@@ -644,7 +745,7 @@ unsigned long iopt_pages_read_pfns(struct iopt_pages *pages,
 			continue;
 		if (WARN_ON(!xa_is_value(entry)))
 			break;
-		pfns[i++] = xa_to_value(entry);
+		pfns[i++] = iopt_entry_pfn(xas.xa_index, entry);
 	}
 	rcu_read_unlock();
 	return i;
@@ -664,7 +765,7 @@ static int iopt_pages_rw_page(struct iopt_pages *pages, unsigned long index,
 
 	entry = xa_load(&pages->pinned_pfns, index);
 	if (entry) {
-		page = pfn_to_page(xa_to_value(entry));
+		page = pfn_to_page(iopt_entry_pfn(index, entry));
 	} else if (current->mm == pages->source_mm) {
 		got = pin_user_pages_fast(uaddr, 1, gup_flags, &page);
 	} else {

@@ -258,6 +258,53 @@ TEST_F(mock, mock_page_table_follows_the_ioas)
 	EXPECT_NE(0, ioctl_errno(self->fd, IOMMU_TEST_CMD, &check));
 }
 
+/*
+ * A huge page's PFNs are kept as runs.  Copying part of it and unmapping
+ * the original splits the runs at the copy's ends: only the copy's pages
+ * stay pinned, and its domain still maps them at the right PFNs.
+ */
+TEST_F(mock, huge_page_runs_split_on_partial_unpin)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = MAP_RW,
+		.src_iova = IOVA + 10 * 4096,
+		.length = 100 * 4096,
+	};
+	struct iommu_test_cmd check = {
+		.size = sizeof(check),
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.check_map = {
+			.length = 100 * 4096,
+		},
+	};
+	__u32 dst, stdev[2], hwpt[2];
+	void *huge;
+
+	huge = mmap(NULL, 2 * MiB, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		    -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 2 MiB huge page");
+	test_ioas_alloc(&dst);
+	test_mock_domain(self->ioas_id, &stdev[0], &hwpt[0]);
+	test_mock_domain(dst, &stdev[1], &hwpt[1]);
+	test_map_fixed(self->ioas_id, huge, 2 * MiB, IOVA);
+	EXPECT_EQ(self->vm_pin + 2048, pinned_kb());
+	copy.src_ioas_id = self->ioas_id;
+	copy.dst_ioas_id = dst;
+	ASSERT_EQ(0, ioctl_errno(self->fd, IOMMU_IOAS_COPY, &copy));
+	test_unmap(self->ioas_id, IOVA, 2 * MiB);
+	EXPECT_EQ(self->vm_pin + 400, pinned_kb());
+	check.id = hwpt[1];
+	check.check_map.iova = copy.dst_iova;
+	check.check_map.uptr = (uintptr_t)huge + 10 * 4096;
+	EXPECT_EQ(0, ioctl_errno(self->fd, IOMMU_TEST_CMD, &check));
+	test_unmap(dst, copy.dst_iova, 100 * 4096);
+	EXPECT_EQ(self->vm_pin, pinned_kb());
+	munmap(huge, 2 * MiB);
+}
+
 TEST_F(mock, access_pin_released_on_unmap)
 {
 	struct iommu_test_cmd create = {
