@@ -42,6 +42,9 @@
 /* Pages pinned by one call to the pinning functions: a page of pointers */
 #define IOPT_PIN_BATCH (PAGE_SIZE / sizeof(struct page *))
 
+/* The id of the last iopt_pages made */
+static atomic_long_t iopt_pages_last_id;
+
 /**
  * iopt_alloc_pages() - describe a range of the current process's memory
  * @uptr: the range's first byte
@@ -67,6 +70,7 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&pages->kref);
+	pages->id = atomic_long_inc_return(&iopt_pages_last_id);
 	mutex_init(&pages->mutex);
 	xa_init_flags(&pages->pinned_pfns, XA_FLAGS_ACCOUNT);
 	pages->users_itree = RB_ROOT_CACHED;
