@@ -5,7 +5,8 @@
  * IOVAs shows each mapping as an area of its length and protection, each
  * buffer as an iopt_pages at its address with every page pinned and
  * charged to this process, as much as VmLck says, and the edu's domain;
- * tools/iommufd-stat prints the same numbers.  Unmapped areas and their
+ * tools/iommufd-stat prints the same numbers.  The edu's BAR0, mapped too,
+ * shows as VM_PFNMAP memory with nothing pinned.  Unmapped areas and their
  * pages leave the tree, and the container's directory goes with it.  A
  * /dev/iommu file shows its IOASes, a copy sharing the pages of its source,
  * nothing pinned without a domain, and the IOAS its VFIO ioctls use.
@@ -144,8 +145,8 @@ static void own_comm(char *comm, size_t len)
 	}
 }
 
-/* The flags of the pages this process maps: CAP_IPC_LOCK lifts its limit */
-static const char *pages_flags(bool writable)
+/* This process has CAP_IPC_LOCK: its pages are flagged lock_cap */
+static bool cap_ipc_lock(void)
 {
 	unsigned long long caps = 0;
 	char line[256];
@@ -156,7 +157,13 @@ static const char *pages_flags(bool writable)
 			break;
 	if (f)
 		fclose(f);
-	if (caps & (1ULL << CAP_IPC_LOCK))
+	return caps & (1ULL << CAP_IPC_LOCK);
+}
+
+/* The flags of the pages this process maps */
+static const char *pages_flags(bool writable)
+{
+	if (cap_ipc_lock())
 		return writable ? "rw,lock_cap" : "ro,lock_cap";
 	return writable ? "rw" : "ro";
 }
@@ -407,6 +414,28 @@ TEST_F(container, unmapped_and_closed)
 	EXPECT_FALSE(exists(self->ioas));
 	EXPECT_FALSE(exists(self->ctx));
 	EXPECT_EQ(0, find_ctx("vfio", getpid(), self->ctx, sizeof(self->ctx)));
+	EXPECT_EQ(self->vm_lck, proc_status_kb("VmLck"));
+}
+
+TEST_F(container, pfnmap)
+{
+	__u64 iova = 0x1000000, size = self->edu.bar0_size;
+	struct table areas, pages;
+
+	/* The edu's own BAR0: its PFNs are looked up, not pinned */
+	ASSERT_EQ(0, edu_map(&self->edu, (void *)self->edu.bar0, iova, size));
+	ASSERT_EQ(0, read_in(self->ioas, "areas", AREAS_HEADER, &areas));
+	ASSERT_EQ(0, read_in(self->ioas, "pages", PAGES_HEADER, &pages));
+	ASSERT_EQ(1, areas.rows);
+	ASSERT_EQ(1, pages.rows);
+	EXPECT_EQ(iova, num(areas.cell[0][0]));
+	EXPECT_EQ(size, num(areas.cell[0][1]));
+	EXPECT_STREQ("pinned", areas.cell[0][5]);
+	EXPECT_EQ((uintptr_t)self->edu.bar0, num(pages.cell[0][1]));
+	EXPECT_EQ(size / getpagesize(), num(pages.cell[0][2]));
+	EXPECT_EQ(0, num(pages.cell[0][3]));
+	EXPECT_STREQ(cap_ipc_lock() ? "rw,pfnmap,lock_cap" : "rw,pfnmap",
+		     pages.cell[0][7]);
 	EXPECT_EQ(self->vm_lck, proc_status_kb("VmLck"));
 }
 
