@@ -63,8 +63,11 @@ struct iopt_pages_user {
 
 /**
  * struct iopt_pages - user memory, pinned on demand and shared
- * @kref: one reference per area or copy in flight that uses it
- * @mutex: protects @users_itree, @pinned_pfns and @npinned
+ * @kref: one reference per area or copy in flight that uses it, and per
+ *	debugfs reader listing it
+ * @id: a number naming it in debugfs, unique while the module is loaded
+ * @mutex: protects @users_itree, @pinned_pfns, @npinned, @uptr and the
+ *	owner (@lock_cap, @source_mm, @source_task, @source_user)
  * @uptr: the first page's user address (page aligned)
  * @npages: the range's size in pages
  * @npinned: pages pinned (and charged) now
@@ -81,6 +84,7 @@ struct iopt_pages_user {
  */
 struct iopt_pages {
 	struct kref kref;
+	unsigned long id;
 	struct mutex mutex; /* see above */
 	void __user *uptr;
 	unsigned long npages;

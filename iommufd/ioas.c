@@ -21,6 +21,8 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	struct iommufd_ioas *ioas = container_of(obj, struct iommufd_ioas, obj);
 	int rc;
 
+	/* Before anything its readers look at goes */
+	iommufd_debugfs_ioas_remove(ioas);
 	rc = iopt_unmap_all(&ioas->iopt, NULL);
 	WARN_ON(rc);
 	iopt_destroy_table(&ioas->iopt);
@@ -45,6 +47,7 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 	iopt_init_table(&ioas->iopt);
 	INIT_LIST_HEAD(&ioas->hwpt_list);
 	mutex_init(&ioas->mutex);
+	iommufd_debugfs_ioas_add(ictx, ioas);
 	return ioas;
 }
 

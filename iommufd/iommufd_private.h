@@ -36,6 +36,8 @@
 
 #include "iommufd/io_pagetable.h"
 
+struct dentry;
+struct pid;
 struct vfio_compat_container;
 
 /**
@@ -47,7 +49,9 @@ struct vfio_compat_container;
  * @vfio_compat: the state of those ioctls (vfio_compat/view.c), made on
  *	first use
  * @account_mode: where IOAS_MAP charges pinned pages
- *	(IOMMU_OPTION_RLIMIT_MODE)
+ *	(IOMMU_OPTION_RLIMIT_MODE); written under the objects' xa_lock
+ * @owner: the thread group that opened it (a reference is held)
+ * @debugfs: its directory in debugfs (debugfs.c)
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -56,9 +60,11 @@ struct iommufd_ctx {
 	struct iommufd_ioas *vfio_ioas;
 	struct vfio_compat_container *vfio_compat;
 	u8 account_mode;
+	struct pid *owner;
+	struct dentry *debugfs;
 };
 
-struct iommufd_ctx *iommufd_ctx_alloc(void);
+struct iommufd_ctx *iommufd_ctx_alloc(const char *kind);
 void iommufd_ctx_destroy(struct iommufd_ctx *ictx);
 
 enum iommufd_object_type {
@@ -141,12 +147,14 @@ static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
  * @iopt: its areas and domains
  * @mutex: protects @hwpt_list and the dirty_tracking of its HWPTs
  * @hwpt_list: struct iommufd_hwpt_paging using this IOAS
+ * @debugfs: its directory in debugfs (debugfs.c)
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
 	struct mutex mutex; /* see above */
 	struct list_head hwpt_list;
+	struct dentry *debugfs;
 };
 
 static_assert(offsetof(struct iommufd_ioas, obj) == 0);
@@ -367,6 +375,15 @@ void iommufd_access_destroy_object(struct iommufd_object *obj);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 #endif
+
+/* What the module shows in /sys/kernel/debug/iommufd/ (debugfs.c) */
+void iommufd_debugfs_init(void);
+void iommufd_debugfs_exit(void);
+void iommufd_debugfs_ctx_add(struct iommufd_ctx *ictx, const char *kind);
+void iommufd_debugfs_ctx_remove(struct iommufd_ctx *ictx);
+void iommufd_debugfs_ioas_add(struct iommufd_ctx *ictx,
+			      struct iommufd_ioas *ioas);
+void iommufd_debugfs_ioas_remove(struct iommufd_ioas *ioas);
 
 int iommufd_vfio_backend_register(void);
 void iommufd_vfio_backend_unregister(void);

@@ -2,10 +2,12 @@
 /*
  * The module, /dev/iommu, its objects and its ioctl table.
  *
- * Loading creates the misc device /dev/iommu (mode 0660, root) and
- * registers the VFIO container backend with vfio.ko; unloading undoes both
- * in reverse order.  An open /dev/iommu file holds the module through its
- * file operations, and vfio.ko holds it while a container uses the backend.
+ * Loading creates /sys/kernel/debug/iommufd/ (debugfs.c) and the misc
+ * device /dev/iommu (mode 0660, root), and registers the VFIO container
+ * backend with vfio.ko; unloading undoes them in reverse order.  An open
+ * /dev/iommu file holds the module through its file operations, vfio.ko
+ * holds it while a container uses the backend, and so does an open debugfs
+ * file.
  *
  * Every open of /dev/iommu gets its own struct iommufd_ctx: objects made
  * through one file are not visible through another.  The object life cycle
@@ -347,13 +349,15 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 
 /**
  * iommufd_ctx_alloc() - make an empty context
+ * @kind: what it is for, in the name of its debugfs directory: "iommu"
+ *	for a /dev/iommu file, "vfio" for a VFIO container
  *
  * A /dev/iommu file has one; so has each VFIO container of the backend,
  * whose objects no file can reach.
  *
  * Return: the context or NULL.
  */
-struct iommufd_ctx *iommufd_ctx_alloc(void)
+struct iommufd_ctx *iommufd_ctx_alloc(const char *kind)
 {
 	struct iommufd_ctx *ictx;
 
@@ -363,6 +367,7 @@ struct iommufd_ctx *iommufd_ctx_alloc(void)
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	init_waitqueue_head(&ictx->destroy_wait);
 	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	iommufd_debugfs_ctx_add(ictx, kind);
 	return ictx;
 }
 
@@ -378,6 +383,10 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 	struct iommufd_object *obj;
 	unsigned long index;
 
+	/* The VFIO ioctls' IOAS goes below: debugfs must not read it then */
+	xa_lock(&ictx->objects);
+	ictx->vfio_ioas = NULL;
+	xa_unlock(&ictx->objects);
 	while (!xa_empty(&ictx->objects)) {
 		unsigned int destroyed = 0;
 
@@ -393,13 +402,14 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 		if (WARN_ON(!destroyed))
 			break;
 	}
+	iommufd_debugfs_ctx_remove(ictx);
 	xa_destroy(&ictx->objects);
 	kfree(ictx);
 }
 
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
-	struct iommufd_ctx *ictx = iommufd_ctx_alloc();
+	struct iommufd_ctx *ictx = iommufd_ctx_alloc("iommu");
 
 	if (!ictx)
 		return -ENOMEM;
@@ -471,9 +481,11 @@ static int __init iommufd_init(void)
 {
 	int ret;
 
+	/* Before any context can be made */
+	iommufd_debugfs_init();
 	ret = misc_register(&iommufd_misc_dev);
 	if (ret)
-		return ret;
+		goto err_debugfs;
 
 	ret = iommufd_vfio_backend_register();
 	if (ret) {
@@ -485,6 +497,8 @@ static int __init iommufd_init(void)
 
 err_misc:
 	misc_deregister(&iommufd_misc_dev);
+err_debugfs:
+	iommufd_debugfs_exit();
 	return ret;
 }
 
@@ -492,6 +506,7 @@ static void __exit iommufd_exit(void)
 {
 	iommufd_vfio_backend_unregister();
 	misc_deregister(&iommufd_misc_dev);
+	iommufd_debugfs_exit();
 }
 
 module_init(iommufd_init);

@@ -68,6 +68,9 @@ static unsigned int iopt_entry_order(struct xa_state *xas)
 	return xas->xa_node ? xas->xa_node->shift : 0;
 }
 
+/* The id of the last iopt_pages made */
+static atomic_long_t iopt_pages_last_id;
+
 /**
  * iopt_alloc_pages() - describe a range of the current process's memory
  * @uptr: the range's first byte
@@ -93,6 +96,7 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&pages->kref);
+	pages->id = atomic_long_inc_return(&iopt_pages_last_id);
 	mutex_init(&pages->mutex);
 	xa_init_flags(&pages->pinned_pfns, XA_FLAGS_ACCOUNT);
 	pages->users_itree = RB_ROOT_CACHED;

@@ -822,7 +822,7 @@ struct vfio_compat_container *vfio_compat_container_open(unsigned long type)
 	c->v2 = type != VFIO_TYPE1_IOMMU;
 	c->nesting = type == VFIO_TYPE1_NESTING_IOMMU;
 
-	c->ictx = iommufd_ctx_alloc();
+	c->ictx = iommufd_ctx_alloc("vfio");
 	if (!c->ictx) {
 		rc = -ENOMEM;
 		goto err_free;
