@@ -21,6 +21,7 @@
 # Exit 4 (skip) when the NICs or DPDK are missing.
 set -u
 . "$(dirname "$0")/../selftests/lib/ktap.sh"
+. "$(dirname "$0")/lib/nics.sh"
 
 seconds=8
 ko=iommufd.ko
@@ -51,21 +52,7 @@ command -v dpdk-testpmd >/dev/null || {
 	echo "1..0 # SKIP dpdk-testpmd not installed"
 	exit 4
 }
-nics=$(lspci -n | awk '$3 == "8086:10d3" { print "0000:" $1 }')
-if [ "$(echo "$nics" | wc -w)" != 2 ]; then
-	echo "1..0 # SKIP two e1000e NICs needed"
-	exit 4
-fi
-
-run modprobe vfio-pci || exit 1
-for dev in $nics; do
-	if [ -e "/sys/bus/pci/devices/$dev/driver" ]; then
-		echo "$dev" > "/sys/bus/pci/devices/$dev/driver/unbind"
-	fi
-	echo vfio-pci > "/sys/bus/pci/devices/$dev/driver_override"
-	echo "$dev" > /sys/bus/pci/drivers_probe
-done
-log "NICs on vfio-pci: $nics"
+bind_nics || exit
 
 # One testpmd run; sets rx0 tx0 rx1 tx1, the backend seen and faults.
 testpmd_run() {

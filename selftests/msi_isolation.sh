@@ -11,19 +11,12 @@
 # a group, vfio.ko offers the container to the next one that claims the
 # type: type1's parameter stays 0 while this module is tested.)
 . "$(dirname "$0")/lib/ktap.sh"
+. "$(dirname "$0")/lib/edu.sh"
 
 KO=${1:-iommufd.ko}
 
-bdf=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -n 1)
-if [ -z "$bdf" ]; then
-	echo "1..0 # SKIP no edu device"
-	exit 4
-fi
-bdf=$(basename "$(dirname "$bdf")")
-run modprobe vfio-pci || exit 1
+edu_bind_vfio
 run modprobe vfio_iommu_type1 || exit 1
-echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
-[ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ] || { log "edu not bound"; exit 1; }
 
 # attach EXPECTED: edu_attach prints "attach: EXPECTED"; the refusal is
 # explained in dmesg
@@ -41,7 +34,7 @@ attach() {
 
 test_no_msi_isolation() {
 	local group
-	group=$(basename "$(readlink "/sys/bus/pci/devices/$bdf/iommu_group")")
+	group=$(basename "$(readlink "/sys/bus/pci/devices/$edu_bdf/iommu_group")")
 	expect "the edu has an IOMMU group" test -n "$group"
 	expect "no interrupt remapping" \
 		sh -c "! dmesg | grep -qE 'DMAR-IR: Enabled IRQ remapping'"

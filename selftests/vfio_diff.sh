@@ -32,16 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bdf=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -n 1)
-if [ -z "$bdf" ]; then
-	echo "1..0 # SKIP no edu device"
-	exit 4
-fi
-bdf=$(basename "$(dirname "$bdf")")
-run modprobe vfio-pci || exit 1
+edu_bind_vfio
 run modprobe vfio_iommu_type1 || exit 1
-echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
-[ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ] || { log "edu not bound"; exit 1; }
 if [ -e /sys/module/iommufd ]; then
 	log "iommufd is loaded already: the reference would not be type1"
 	exit 1

@@ -488,17 +488,18 @@ TEST_F(edu, update_vaddr_new_owner)
 }
 
 /*
- * Another group bound to vfio-pci, if there is one: its /dev/vfio path,
- * and the PCI address of its device into @bdf (of size sizeof(edu->bdf))
- * when not NULL
+ * Another group bound to vfio-pci, if there is one and it is viable: its
+ * file, open, and the PCI address of its device into @bdf (of size
+ * sizeof(edu->bdf)) when not NULL; -1 if there is none.
  */
-static int other_vfio_group(struct edu *edu, char *path, size_t len,
-			    char *bdf)
+static int other_vfio_group(struct edu *edu, char *bdf)
 {
+	struct vfio_group_status status = { .argsz = sizeof(status) };
 	const char *drv = "/sys/bus/pci/drivers/vfio-pci";
 	DIR *dir = opendir(drv);
+	char path[PATH_MAX];
 	struct dirent *d;
-	int rc = -1;
+	int group = -1;
 
 	if (!dir)
 		return -1;
@@ -514,32 +515,31 @@ static int other_vfio_group(struct edu *edu, char *path, size_t len,
 		if (n < 0)
 			continue;
 		target[n] = 0;
-		snprintf(path, len, "/dev/vfio/%s", basename(target));
+		snprintf(path, sizeof(path), "/dev/vfio/%s", basename(target));
 		if (bdf)
 			snprintf(bdf, sizeof(edu->bdf), "%.*s",
 				 (int)sizeof(edu->bdf) - 1, d->d_name);
-		rc = 0;
+		group = open(path, O_RDWR);
 		break;
 	}
 	closedir(dir);
-	return rc;
+	if (group >= 0 && (ioctl(group, VFIO_GROUP_GET_STATUS, &status) ||
+			   !(status.flags & VFIO_GROUP_FLAGS_VIABLE))) {
+		close(group);
+		group = -1;
+	}
+	return group;
 }
 
 /* Attaching could pin from user addresses: refused while one is invalid */
 TEST_F(edu, update_vaddr_blocks_attach)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[PATH_MAX];
 	__u64 unmapped = 0;
 	int group;
 
-	if (other_vfio_group(&self->edu, path, sizeof(path), NULL))
-		SKIP(return, "no second group bound to vfio-pci");
-	group = open(path, O_RDWR);
-	ASSERT_LE(0, group);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_GET_STATUS, &status));
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		SKIP(return, "the second group is not viable");
+	group = other_vfio_group(&self->edu, NULL);
+	if (group < 0)
+		SKIP(return, "no second viable group bound to vfio-pci");
 
 	ASSERT_EQ(0, edu_map(&self->edu, self->buf, IOVA, MAP_SIZE));
 	ASSERT_EQ(0, edu_unmap(&self->edu, IOVA, MAP_SIZE,
@@ -567,24 +567,19 @@ TEST_F(edu, update_vaddr_blocks_attach)
  */
 TEST_F(edu, p2p_bar)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
 	struct vfio_region_info bar = {
 		.argsz = sizeof(bar),
 		.index = VFIO_PCI_BAR0_REGION_INDEX,
 	};
-	char path[PATH_MAX], bdf[sizeof(self->edu.bdf)];
+	char bdf[sizeof(self->edu.bdf)];
 	void *regs;
 	__u64 unmapped = 0;
 	int group, device;
 	__u32 reg;
 
-	if (other_vfio_group(&self->edu, path, sizeof(path), bdf))
-		SKIP(return, "no second group bound to vfio-pci");
-	group = open(path, O_RDWR);
-	ASSERT_LE(0, group);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_GET_STATUS, &status));
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		SKIP(return, "the second group is not viable");
+	group = other_vfio_group(&self->edu, bdf);
+	if (group < 0)
+		SKIP(return, "no second viable group bound to vfio-pci");
 	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER,
 			   &self->edu.container));
 	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);

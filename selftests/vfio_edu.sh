@@ -20,6 +20,7 @@
 # otherwise).  Exit 4 (skip) without an edu device.
 set -u
 . "$(dirname "$0")/lib/ktap.sh"
+. "$(dirname "$0")/lib/edu.sh"
 unsafe=0
 if [ "${1:-}" = -u ]; then
 	unsafe=1
@@ -33,15 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bdf=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -n 1)
-if [ -z "$bdf" ]; then
-	echo "1..0 # SKIP no edu device"
-	exit 4
-fi
-bdf=$(basename "$(dirname "$bdf")")
-run modprobe vfio-pci || exit 1
-echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
-[ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ] || { log "edu not bound"; exit 1; }
+edu_bind_vfio
 
 # A second group for the attach tests, when the guest has e1000e NICs
 nic=$(grep -l 0x10d3 /sys/bus/pci/devices/*/device 2>/dev/null | head -n 1)
