@@ -1732,6 +1732,12 @@ static int run_all(struct test *tests, int nr)
 			diag("  %dx (first at step %u) %s", g.sigs[j].count,
 			     g.sigs[j].first, g.sigs[j].text);
 		fail = g.diffs || g.harness_errors || g.not_served;
+		/* Only a nesting container may be refused by both */
+		if (g.ref_refused && t->type != VFIO_TYPE1_NESTING_IOMMU) {
+			diag("  vfio_iommu_type1 refuses a %s container (%s)",
+			     t->type_name, strerrorname_np(g.ref_refused));
+			fail = 1;
+		}
 		if (!g.ktap) {
 			failed += fail;
 			continue;

@@ -21,8 +21,8 @@ shift || true
 opts=("$@")
 [ -z "${VFIO_DIFF_SEEDS:-}" ] || opts+=(-s "$VFIO_DIFF_SEEDS")
 prog=selftests/bin/vfio_diff
-log() { echo "# $*"; }
-run() { log "\$ $*"; "$@"; }
+. "$(dirname "$0")/lib/ktap.sh"
+. "$(dirname "$0")/lib/edu.sh"
 
 dir=$(mktemp -d /tmp/vfio_diff.XXXXXX)
 loaded=0
