@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The module's life in a guest: it needs vfio.ko, creates /dev/iommu with
-# mode 0660 owned by root, is held by an open file, and unloads leaving no
+# mode 0660 owned by root (an unprivileged user cannot open it until the
+# mode allows), is held by an open file, and unloads leaving no
 # trace.  Runs inside a guest (scripts/guest-run), as root.
 #
 # IOMMUFD_KO names the module to test (default: ./iommufd.ko); the guest
@@ -58,6 +59,14 @@ test_dev_node() {
 	# sysfs gives decimal major:minor, stat hex.
 	expect "misc device 'iommu'" test "$(cat /sys/class/misc/iommu/dev)" = \
 		"$((0x${dev%:*})):$((0x${dev#*:}))"
+	# Others may not open it; root may, and may open it to a group
+	expect "an unprivileged user cannot open it" \
+		sh -c "! setpriv --reuid=65534 --regid=65534 --clear-groups -- sh -c ': < /dev/iommu' 2>/dev/null"
+	expect "root can open it" sh -c ': < /dev/iommu'
+	chmod 0666 /dev/iommu
+	expect "the unprivileged user can once the mode allows" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- sh -c ': < /dev/iommu'
+	chmod 0660 /dev/iommu
 }
 
 test_open_file_holds_module() {
