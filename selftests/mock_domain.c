@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "kselftest_harness.h"
 #include "lib/iommufd_utils.h"
 #include "drivers/iommu/iommufd/iommufd_test.h"
 
@@ -195,6 +196,32 @@ TEST_F(mock, rlimit_limits_first_domain)
 	test_map_fixed(self->ioas_id, self->buffer, BUFFER_SIZE, IOVA);
 	EXPECT_EQ(ENOMEM, _test_mock_domain(self->fd, self->ioas_id, &stdev,
 					    NULL, NULL));
+	EXPECT_EQ(self->vm_pin, pinned_kb());
+}
+
+/*
+ * A replace whose new automatic domain cannot mirror its IOAS (over
+ * RLIMIT_MEMLOCK) fails with the device still on its old domain: the mock
+ * device WARNs when it is detached from a domain it is not on.
+ */
+TEST_F(mock, failed_replace_keeps_the_old_domain)
+{
+	struct rlimit limit = { 4 * MiB, 4 * MiB };
+	struct iommu_test_cmd replace = {
+		.size = sizeof(replace),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+	};
+	__u32 stdev, dst;
+
+	drop_cap_ipc_lock();
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &limit));
+	test_mock_domain(self->ioas_id, &stdev, NULL);
+	test_ioas_alloc(&dst);
+	test_map_fixed(dst, self->buffer, BUFFER_SIZE, IOVA);
+	replace.id = stdev;
+	replace.mock_domain_replace.pt_id = dst;
+	EXPECT_EQ(ENOMEM, ioctl_errno(self->fd, IOMMU_TEST_CMD, &replace));
+	test_destroy(stdev);
 	EXPECT_EQ(self->vm_pin, pinned_kb());
 }
 
