@@ -143,9 +143,14 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
-		if (!hwpt->auto_domain)
+		/*
+		 * Not one that iommufd_object_remove() is destroying: its
+		 * users are zero, it leaves the list under the IOAS's mutex.
+		 */
+		if (!hwpt->auto_domain || !iommufd_lock_obj(&hwpt->obj))
 			continue;
 		rc = iommufd_device_do_attach(idev, hwpt, reserved_in);
+		iommufd_put_object(idev->ictx, &hwpt->obj);
 		if (rc == -EINVAL)
 			continue;
 		if (!rc)

@@ -413,6 +413,49 @@ TEST_F(mock, destroy_device_while_in_use)
 	test_destroy(self->ioas_id);
 }
 
+struct come_and_go {
+	int fd;
+	__u32 ioas;
+	int failed;
+};
+
+static void *come_and_go_loop(void *arg)
+{
+	struct come_and_go *c = arg;
+	__u32 stdev;
+	int i;
+
+	for (i = 0; i != 2000 && !c->failed; i++) {
+		if (_test_mock_domain(c->fd, c->ioas, &stdev, NULL, NULL) ||
+		    _test_destroy(c->fd, stdev))
+			c->failed = 1;
+	}
+	return NULL;
+}
+
+/*
+ * Devices come and go on one IOAS from two threads: the automatic HWPT
+ * that the last device leaves is destroyed, never taken by an attach in
+ * the meantime (refcount_t "addition on 0" from an attach before).
+ */
+TEST_F(mock, devices_come_and_go_on_one_ioas)
+{
+	struct come_and_go c[2] = {
+		{ .fd = self->fd, .ioas = self->ioas_id },
+		{ .fd = self->fd, .ioas = self->ioas_id },
+	};
+	pthread_t thread;
+
+	test_map_fixed(self->ioas_id, self->buffer, MiB, IOVA);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, come_and_go_loop, &c[0]));
+	come_and_go_loop(&c[1]);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, c[0].failed);
+	EXPECT_EQ(0, c[1].failed);
+	test_unmap(self->ioas_id, IOVA, MiB);
+	EXPECT_EQ(self->vm_pin, pinned_kb());
+}
+
 static int _test_mock_domain_flags(int fd, __u32 pt_id, __u32 flags,
 				   __u32 *stdev, __u32 *hwpt, __u32 *idev)
 {
