@@ -129,19 +129,28 @@ static bool iommufd_device_unattach_locked(struct iommufd_device *idev,
 	return !--hwpt->devices;
 }
 
-/* Attach to an automatic HWPT of @ioas, making one if none suits */
+/*
+ * Attach to an automatic HWPT of @ioas, making one if none suits.  @old is
+ * the HWPT the device stays attached to meanwhile (a replace), or NULL.
+ */
 static int iommufd_device_auto_attach(struct iommufd_device *idev,
 				      struct iommufd_ioas *ioas, u32 *pt_id,
-				      struct iommufd_ioas *reserved_in)
+				      struct iommufd_hwpt_paging *old)
 {
+	struct iommufd_ioas *reserved_in = old ? old->ioas : NULL;
 	struct iommufd_hwpt_paging *hwpt;
 	int rc;
 
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
-		if (!hwpt->auto_domain)
+		/*
+		 * Not one that iommufd_object_remove() is destroying: its
+		 * users are zero, it leaves the list under the IOAS's mutex.
+		 */
+		if (!hwpt->auto_domain || !iommufd_lock_obj(&hwpt->obj))
 			continue;
 		rc = iommufd_device_do_attach(idev, hwpt, reserved_in);
+		iommufd_put_object(idev->ictx, &hwpt->obj);
 		if (rc == -EINVAL)
 			continue;
 		if (!rc)
@@ -159,7 +168,11 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		goto err_abort;
 	rc = iommufd_hwpt_paging_mirror(hwpt, idev);
 	if (rc) {
-		idev->ops->detach(idev, hwpt->domain);
+		/* A replace leaves the device on its old domain */
+		if (old)
+			WARN_ON(idev->ops->attach(idev, old->domain));
+		else
+			idev->ops->detach(idev, hwpt->domain);
 		idev->hwpt = NULL;
 		iommufd_device_unattach_locked(idev, hwpt, reserved_in == ioas);
 		goto err_abort;
@@ -176,9 +189,10 @@ err_abort:
 	return rc;
 }
 
+/* @old: the HWPT the device stays attached to meanwhile, or NULL */
 static int iommufd_device_attach_locked(struct iommufd_device *idev,
 					u32 *pt_id,
-					struct iommufd_ioas *reserved_in)
+					struct iommufd_hwpt_paging *old)
 {
 	struct iommufd_hwpt_paging *hwpt;
 	struct iommufd_object *pt_obj;
@@ -191,7 +205,8 @@ static int iommufd_device_attach_locked(struct iommufd_device *idev,
 	case IOMMUFD_OBJ_HWPT_PAGING:
 		hwpt = container_of(pt_obj, struct iommufd_hwpt_paging, obj);
 		mutex_lock(&hwpt->ioas->mutex);
-		rc = iommufd_device_do_attach(idev, hwpt, reserved_in);
+		rc = iommufd_device_do_attach(idev, hwpt,
+					      old ? old->ioas : NULL);
 		mutex_unlock(&hwpt->ioas->mutex);
 		break;
 	case IOMMUFD_OBJ_IOAS:
@@ -199,7 +214,7 @@ static int iommufd_device_attach_locked(struct iommufd_device *idev,
 						container_of(pt_obj,
 							     struct iommufd_ioas,
 							     obj),
-						pt_id, reserved_in);
+						pt_id, old);
 		break;
 	default:
 		rc = -EINVAL;
@@ -280,7 +295,7 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 	/* Hold the old one: attaching again replaces idev->hwpt */
 	refcount_inc(&old->obj.users);
 	idev->hwpt = NULL;
-	rc = iommufd_device_attach_locked(idev, pt_id, old->ioas);
+	rc = iommufd_device_attach_locked(idev, pt_id, old);
 	if (rc)
 		idev->hwpt = old;
 	else

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kselftest_harness.h"
 #include "lib/iommufd_utils.h"
 
 #define MiB (1024UL * 1024)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "kselftest_harness.h"
 #include "lib/iommufd_utils.h"
 #include "drivers/iommu/iommufd/iommufd_test.h"
 
@@ -195,6 +196,32 @@ TEST_F(mock, rlimit_limits_first_domain)
 	test_map_fixed(self->ioas_id, self->buffer, BUFFER_SIZE, IOVA);
 	EXPECT_EQ(ENOMEM, _test_mock_domain(self->fd, self->ioas_id, &stdev,
 					    NULL, NULL));
+	EXPECT_EQ(self->vm_pin, pinned_kb());
+}
+
+/*
+ * A replace whose new automatic domain cannot mirror its IOAS (over
+ * RLIMIT_MEMLOCK) fails with the device still on its old domain: the mock
+ * device WARNs when it is detached from a domain it is not on.
+ */
+TEST_F(mock, failed_replace_keeps_the_old_domain)
+{
+	struct rlimit limit = { 4 * MiB, 4 * MiB };
+	struct iommu_test_cmd replace = {
+		.size = sizeof(replace),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+	};
+	__u32 stdev, dst;
+
+	drop_cap_ipc_lock();
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &limit));
+	test_mock_domain(self->ioas_id, &stdev, NULL);
+	test_ioas_alloc(&dst);
+	test_map_fixed(dst, self->buffer, BUFFER_SIZE, IOVA);
+	replace.id = stdev;
+	replace.mock_domain_replace.pt_id = dst;
+	EXPECT_EQ(ENOMEM, ioctl_errno(self->fd, IOMMU_TEST_CMD, &replace));
+	test_destroy(stdev);
 	EXPECT_EQ(self->vm_pin, pinned_kb());
 }
 
@@ -384,6 +411,49 @@ TEST_F(mock, destroy_device_while_in_use)
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	EXPECT_LT(0, h.calls);
 	test_destroy(self->ioas_id);
+}
+
+struct come_and_go {
+	int fd;
+	__u32 ioas;
+	int failed;
+};
+
+static void *come_and_go_loop(void *arg)
+{
+	struct come_and_go *c = arg;
+	__u32 stdev;
+	int i;
+
+	for (i = 0; i != 2000 && !c->failed; i++) {
+		if (_test_mock_domain(c->fd, c->ioas, &stdev, NULL, NULL) ||
+		    _test_destroy(c->fd, stdev))
+			c->failed = 1;
+	}
+	return NULL;
+}
+
+/*
+ * Devices come and go on one IOAS from two threads: the automatic HWPT
+ * that the last device leaves is destroyed, never taken by an attach in
+ * the meantime (refcount_t "addition on 0" from an attach before).
+ */
+TEST_F(mock, devices_come_and_go_on_one_ioas)
+{
+	struct come_and_go c[2] = {
+		{ .fd = self->fd, .ioas = self->ioas_id },
+		{ .fd = self->fd, .ioas = self->ioas_id },
+	};
+	pthread_t thread;
+
+	test_map_fixed(self->ioas_id, self->buffer, MiB, IOVA);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, come_and_go_loop, &c[0]));
+	come_and_go_loop(&c[1]);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, c[0].failed);
+	EXPECT_EQ(0, c[1].failed);
+	test_unmap(self->ioas_id, IOVA, MiB);
+	EXPECT_EQ(self->vm_pin, pinned_kb());
 }
 
 static int _test_mock_domain_flags(int fd, __u32 pt_id, __u32 flags,

@@ -19,6 +19,7 @@
 #include <linux/capability.h>
 #include <sys/wait.h>
 
+#include "kselftest_harness.h"
 #include "lib/iommufd_utils.h"
 #include "lib/vfio_edu.h"
 

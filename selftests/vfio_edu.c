@@ -12,6 +12,7 @@
  */
 #include <sys/wait.h>
 
+#include "kselftest_harness.h"
 #include "lib/iommufd_utils.h"
 #include "lib/vfio_edu.h"
 

@@ -8,12 +8,12 @@
 #define SELFTESTS_IOMMUFD_UTILS_H
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/iommufd.h>
-
-#include "kselftest_harness.h"
 
 /* A field of /proc/self/status, in kB; -1 if absent */
 static inline long proc_status_kb(const char *field)
