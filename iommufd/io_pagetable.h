@@ -35,6 +35,8 @@
 #include <linux/rwsem.h>
 #include <linux/xarray.h>
 
+#include "compat/compat.h"
+
 struct iommu_dirty_bitmap;
 struct iommu_domain;
 struct iommufd_access;
