@@ -10,7 +10,8 @@
  * arguments changed as a wrapper that its name is defined to, with the
  * same behaviour as far as the older kernel allows.  What cannot be
  * provided has an accessor here, used on every kernel: a domain's dirty
- * tracking ops, the capability to enforce cache coherency.
+ * tracking ops, the capability to enforce cache coherency, the size of the
+ * reply of VFIO_IOMMU_GET_INFO.
  *
  * Every object includes this header, through iommufd/io_pagetable.h.
  */
@@ -20,6 +21,7 @@
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
 #include <linux/mm.h>
+#include <linux/vfio.h>
 
 #include "compat/features.h"
 
@@ -158,6 +160,30 @@ static inline void iommufd_domain_set_dirty_ops(struct iommu_domain *domain,
 }
 #endif
 
+#ifdef IOMMUFD_HAVE_VFIO_IOMMU_TYPE1_INFO_PAD
+/*
+ * How many bytes of struct vfio_iommu_type1_info VFIO_IOMMU_GET_INFO writes
+ * back for an @argsz of at least its iova_pgsizes: as many as @argsz holds
+ */
+static inline size_t iommufd_type1_info_size(u32 argsz)
+{
+	return min_t(size_t, argsz, sizeof(struct vfio_iommu_type1_info));
+}
+#else
+/*
+ * Where the struct has no pad member, type1 writes back up to cap_offset
+ * when @argsz holds it, else up to iova_pgsizes
+ */
+static inline size_t iommufd_type1_info_size(u32 argsz)
+{
+	size_t capsz = offsetofend(struct vfio_iommu_type1_info, cap_offset);
+
+	if (argsz >= capsz)
+		return capsz;
+	return offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
+}
+#endif
+
 #ifndef IOMMUFD_HAVE_FOLLOW_PFNMAP
 /*
  * Before 6.12: follow_pte(), which finds PTE-level PFN mappings only (what
@@ -199,7 +225,11 @@ static inline void follow_pfnmap_end(struct follow_pfnmap_args *args)
 #endif
 
 #ifndef IOMMUFD_HAVE_PIN_USER_PAGES_REMOTE_NO_VMAS
-/* Before 6.5 pin_user_pages_remote() could return the vmas too */
+/*
+ * Before 6.5 pin_user_pages_remote() could return the vmas too, and 6.1's
+ * refuses @locked with FOLL_LONGTERM (a WARN and -EINVAL): without it the
+ * mmap lock is never dropped, so *@locked stays 1, as the caller's.
+ */
 static inline long
 iommufd_compat_pin_user_pages_remote(struct mm_struct *mm,
 				     unsigned long start,
@@ -208,7 +238,8 @@ iommufd_compat_pin_user_pages_remote(struct mm_struct *mm,
 				     struct page **pages, int *locked)
 {
 	return pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
-				     NULL, locked);
+				     NULL,
+				     gup_flags & FOLL_LONGTERM ? NULL : locked);
 }
 
 #define pin_user_pages_remote iommufd_compat_pin_user_pages_remote

@@ -69,7 +69,7 @@ struct iopt_pages_user {
  * @mutex: protects @users_itree, @pinned_pfns and @npinned
  * @uptr: the first page's user address (page aligned)
  * @npages: the range's size in pages
- * @npinned: pages pinned (and charged) now
+ * @npinned: pages charged now: those pinned, less reserved ones
  * @writable: pinned for writing; areas of it may map IOMMU_WRITE
  * @account_mode: where pins are charged
  * @lock_cap: the mapping task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check

@@ -23,6 +23,10 @@
  * in @pinned_pfns the same way, and neither charged nor unpinned.  The
  * CPU paths that need a struct page (access pins, rw) refuse it.
  *
+ * Reserved pages are pinned but not charged, as vfio_iommu_type1 charges
+ * none: the shared zero page, which kernels before 6.2 give read-only
+ * long-term pins of never written private memory.
+ *
  * Charging follows the pages' account mode: IOPT_PAGES_ACCOUNT_USER adds
  * to the user's locked_vm (shown as the mm's VmPin), IOPT_PAGES_ACCOUNT_MM
  * to the mm's locked_vm (VmLck) as vfio_iommu_type1 does.  Either way the
@@ -169,6 +173,18 @@ static int iopt_pages_charge(struct iopt_pages *pages, unsigned long n,
 	return 0;
 }
 
+/* How many of the @n pages of @batch are charged: all but reserved ones */
+static unsigned long iopt_pages_chargeable(struct page **batch,
+					   unsigned long n)
+{
+	unsigned long i, count = n;
+
+	for (i = 0; i != n; i++)
+		if (PageReserved(batch[i]))
+			count--;
+	return count;
+}
+
 /* Who owns an iopt_pages: whose memory it is, who is charged for it */
 struct iopt_pages_owner {
 	struct mm_struct *mm;
@@ -289,17 +305,18 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 			continue;
 		batch[n++] = pfn_to_page(xa_to_value(entry));
 		if (n == ARRAY_SIZE(batch) || index == last) {
+			total += iopt_pages_chargeable(batch, n);
 			unpin_user_pages_dirty_lock(batch, n, pages->writable);
-			total += n;
 			n = 0;
 			cond_resched();
 		}
 		if (index == ULONG_MAX)
 			break;
 	}
-	if (n)
+	if (n) {
+		total += iopt_pages_chargeable(batch, n);
 		unpin_user_pages_dirty_lock(batch, n, pages->writable);
-	total += n;
+	}
 	pages->npinned -= total;
 	iopt_pages_charge(pages, total, false);
 }
@@ -401,6 +418,7 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 	while (index <= last) {
 		unsigned long n = min(last - index + 1, IOPT_PIN_BATCH);
 		unsigned long uaddr = (uintptr_t)pages->uptr + index * PAGE_SIZE;
+		unsigned long charged;
 		long got;
 
 		rc = iopt_pages_charge(pages, n, true);
@@ -422,17 +440,18 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 			rc = got ? got : -EFAULT;
 			break;
 		}
-		iopt_pages_charge(pages, n - got, false);
+		charged = iopt_pages_chargeable(batch, got);
+		iopt_pages_charge(pages, n - charged, false);
 		rc = iopt_pages_store_pfns(pages, index, batch, got);
 		if (rc) {
 			/* Those stored are unpinned below with the rest */
 			unpin_user_pages(batch, got);
-			iopt_pages_charge(pages, got, false);
+			iopt_pages_charge(pages, charged, false);
 			xa_store_range(&pages->pinned_pfns, index, index + got - 1,
 				       NULL, GFP_KERNEL);
 			break;
 		}
-		pages->npinned += got;
+		pages->npinned += charged;
 		index += got;
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;
