@@ -220,6 +220,8 @@ static inline int follow_pfnmap_start(struct follow_pfnmap_args *args)
 
 static inline void follow_pfnmap_end(struct follow_pfnmap_args *args)
 {
+	/* follow_pte() took the lock, where sparse does not see it */
+	__acquire(args->lock);
 	pte_unmap_unlock(args->ptep, args->lock);
 }
 #endif
