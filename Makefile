@@ -2,13 +2,18 @@
 #
 # The developer's loop.  `make help` lists the targets.
 
-KVER ?= $(shell scripts/kver 6.12 2>/dev/null)
+# The kernel series to build and test against: 6.12 or 6.1 (scripts/kver)
+KSERIES ?= 6.12
+KVER ?= $(shell scripts/kver $(KSERIES) 2>/dev/null)
 KDIR ?= /usr/src/linux-headers-$(KVER)
-# Guest kernel for the tests: the release the module is built against.
+# Guest kernel for the tests: the release the module is built against;
+# scripts/static-checks builds against KDIR.
 export GUEST_KERNEL := $(KVER)
+export KDIR
 SRC := $(CURDIR)/build/linux-source
 TESTDIR := $(CURDIR)/build/test
-SOURCES := Kbuild $(wildcard iommufd/*.[ch] vfio_compat/*.[ch])
+SOURCES := Kbuild compat/compat.h \
+	   $(wildcard iommufd/*.[ch] vfio_compat/*.[ch] compat/probes/*.c)
 
 ifeq ($(TEST),1)
 all: test-module
@@ -20,8 +25,11 @@ help:
 	@echo "make               build iommufd.ko (production) against KDIR"
 	@echo "make TEST=1        build the test variant into build/test/iommufd.ko"
 	@echo "make setup         install what building and testing need (root)"
+	@echo "KSERIES=6.1        any target for Debian 12's stock 6.1 kernel instead of 6.12"
+	@echo "                   (make setup KSERIES=6.1, make check KSERIES=6.1)"
 	@echo "make run           the demo: DPDK testpmd in a guest, on this module and on type1"
 	@echo "make check         build everything and run every test in QEMU guests"
+	@echo "                   (SUITES=\"a b\": only those of selftests/suites)"
 	@echo "make bench         benchmarks against vfio_iommu_type1 in a guest: table and plot in build/bench/"
 	@echo "make style         checkpatch.pl --strict on the module's sources"
 	@echo "make sparse        build with sparse (C=2)"
@@ -38,17 +46,17 @@ module:
 # so its objects never mix with the production ones.
 test-module:
 	mkdir -p $(TESTDIR)
-	cp -au Kbuild iommufd vfio_compat $(TESTDIR)/
+	cp -au Kbuild iommufd vfio_compat compat $(TESTDIR)/
 	$(MAKE) -C $(KDIR) M=$(TESTDIR) W=1 IOMMUFD_TEST=y modules
 
 selftests:
 	$(MAKE) -C selftests KDIR=$(KDIR) SRC=$(SRC)
 
 setup:
-	scripts/setup.sh
+	scripts/setup.sh $(KSERIES)
 
 check: module test-module selftests
-	scripts/run-tests
+	scripts/run-tests $(SUITES)
 
 # DPDK's testpmd forwarding between two NICs through a container served by
 # this module and by vfio_iommu_type1, alternately, in one guest.

@@ -130,7 +130,7 @@ static int iopt_dirty_walk(struct io_pagetable *iopt,
 			   unsigned long last, unsigned long flags,
 			   struct iopt_dirty *d)
 {
-	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	const struct iommu_dirty_ops *ops = iommufd_domain_dirty_ops(domain);
 	struct iopt_area_contig_iter iter;
 	struct iopt_area *area;
 	int rc;
@@ -301,7 +301,7 @@ out_free:
 int iopt_set_dirty_tracking(struct io_pagetable *iopt,
 			    struct iommu_domain *domain, bool enable)
 {
-	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	const struct iommu_dirty_ops *ops = iommufd_domain_dirty_ops(domain);
 	struct iopt_dirty d = {};
 	struct iopt_area *area;
 	int rc = 0;

@@ -90,6 +90,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
 			  bool auto_domain)
 {
+	const struct iommu_dirty_ops *dirty_ops;
 	struct iommufd_hwpt_paging *hwpt;
 	struct iommufd_object *obj;
 	int rc;
@@ -112,10 +113,10 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		hwpt->domain = NULL;
 		goto err_abort;
 	}
+	dirty_ops = iommufd_domain_dirty_ops(hwpt->domain);
 	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
-	    (!hwpt->domain->dirty_ops ||
-	     !hwpt->domain->dirty_ops->set_dirty_tracking ||
-	     !hwpt->domain->dirty_ops->read_and_clear_dirty)) {
+	    (!dirty_ops || !dirty_ops->set_dirty_tracking ||
+	     !dirty_ops->read_and_clear_dirty)) {
 		rc = -EOPNOTSUPP;
 		goto err_abort;
 	}

@@ -35,6 +35,8 @@
 #include <linux/rwsem.h>
 #include <linux/xarray.h>
 
+#include "compat/compat.h"
+
 struct iommu_dirty_bitmap;
 struct iommu_domain;
 struct iommufd_access;
@@ -70,7 +72,7 @@ struct iopt_pages_user {
  *	owner (@lock_cap, @source_mm, @source_task, @source_user)
  * @uptr: the first page's user address (page aligned)
  * @npages: the range's size in pages
- * @npinned: pages pinned (and charged) now
+ * @npinned: pages charged now: those pinned, less reserved ones
  * @writable: pinned for writing; areas of it may map IOMMU_WRITE
  * @account_mode: where pins are charged
  * @lock_cap: the mapping task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check

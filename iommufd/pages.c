@@ -29,6 +29,10 @@
  * in @pinned_pfns the same way, and neither charged nor unpinned.  The
  * CPU paths that need a struct page (access pins, rw) refuse it.
  *
+ * Reserved pages are pinned but not charged, as vfio_iommu_type1 charges
+ * none: the shared zero page, which kernels before 6.2 give read-only
+ * long-term pins of never written private memory.
+ *
  * Charging follows the pages' account mode: IOPT_PAGES_ACCOUNT_USER adds
  * to the user's locked_vm (shown as the mm's VmPin), IOPT_PAGES_ACCOUNT_MM
  * to the mm's locked_vm (VmLck) as vfio_iommu_type1 does.  Either way the
@@ -197,6 +201,18 @@ static int iopt_pages_charge(struct iopt_pages *pages, unsigned long n,
 		return rc;
 	}
 	return 0;
+}
+
+/* How many of the @n pages of @batch are charged: all but reserved ones */
+static unsigned long iopt_pages_chargeable(struct page **batch,
+					   unsigned long n)
+{
+	unsigned long i, count = n;
+
+	for (i = 0; i != n; i++)
+		if (PageReserved(batch[i]))
+			count--;
+	return count;
 }
 
 /* Who owns an iopt_pages: whose memory it is, who is charged for it */
@@ -393,11 +409,15 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 		xas_pause(&xas);
 		rcu_read_unlock();
 		for (i = 0; i != nr; i++) {
-			if (!pages->pfnmap)
-				unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn),
-								 runs[i].n,
-								 pages->writable);
-			total += runs[i].n;
+			struct page *first = pfn_to_page(runs[i].pfn);
+
+			if (pages->pfnmap)
+				continue;
+			/* The zero page is never part of a longer run */
+			if (!PageReserved(first))
+				total += runs[i].n;
+			unpin_user_page_range_dirty_lock(first, runs[i].n,
+							 pages->writable);
 		}
 		cond_resched();
 	} while (nr == ARRAY_SIZE(runs));
@@ -505,6 +525,7 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 	while (index <= last) {
 		unsigned long n = min(last - index + 1, IOPT_PIN_BATCH);
 		unsigned long uaddr = (uintptr_t)pages->uptr + index * PAGE_SIZE;
+		unsigned long charged;
 		long got;
 
 		rc = iopt_pages_charge(pages, n, true);
@@ -526,17 +547,18 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 			rc = got ? got : -EFAULT;
 			break;
 		}
-		iopt_pages_charge(pages, n - got, false);
+		charged = iopt_pages_chargeable(batch, got);
+		iopt_pages_charge(pages, n - charged, false);
 		rc = iopt_pages_store_pfns(pages, index, batch, got);
 		if (rc) {
 			/* Those stored are unpinned below with the rest */
 			unpin_user_pages(batch, got);
-			iopt_pages_charge(pages, got, false);
+			iopt_pages_charge(pages, charged, false);
 			xa_store_range(&pages->pinned_pfns, index, index + got - 1,
 				       NULL, GFP_KERNEL);
 			break;
 		}
-		pages->npinned += got;
+		pages->npinned += charged;
 		index += got;
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;

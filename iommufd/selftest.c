@@ -328,7 +328,8 @@ static struct iommu_domain *mock_dev_domain_alloc(struct iommufd_device *idev,
 		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
 		return ERR_PTR(-EOPNOTSUPP);
 	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
-	    (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+	    ((mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY) ||
+	     !iommufd_dirty_ops_supported()))
 		return ERR_PTR(-EOPNOTSUPP);
 
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL_ACCOUNT);
@@ -344,7 +345,7 @@ static struct iommu_domain *mock_dev_domain_alloc(struct iommufd_device *idev,
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
 	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
-		mock->domain.dirty_ops = &mock_dirty_ops;
+		iommufd_domain_set_dirty_ops(&mock->domain, &mock_dirty_ops);
 	return &mock->domain;
 }
 
@@ -357,7 +358,7 @@ static int mock_dev_attach(struct iommufd_device *idev,
 {
 	if (!mock_domain_get(domain))
 		return -EINVAL;
-	if (domain->dirty_ops &&
+	if (iommufd_domain_dirty_ops(domain) &&
 	    (to_mock_dev(idev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
 	to_mock_dev(idev)->domain = domain;
@@ -390,7 +391,8 @@ static int mock_dev_hw_info(struct iommufd_device *idev,
 	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
 	hw->length = sizeof(*info);
 	hw->type = IOMMU_HW_INFO_TYPE_SELFTEST;
-	if (!(mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+	if (!(mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY) &&
+	    iommufd_dirty_ops_supported())
 		hw->capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
 	if (mdev->flags & MOCK_FLAGS_DEVICE_PASID)
 		hw->max_pasid_log2 = MOCK_PASID_WIDTH;

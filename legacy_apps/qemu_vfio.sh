@@ -16,8 +16,8 @@
 #
 # For each backend: the device must realize, QEMU must map all its RAM
 # through the container (its locked memory, which both backends charge to
-# the process, must cover the RAM), the unplug must complete and release
-# every mapping, and quit must leave nothing held.
+# the process, must cover the RAM, but for 1 MiB), the unplug must complete
+# and release every mapping, and quit must leave nothing held.
 #
 # usage: qemu_vfio.sh [-m MIB] [-k iommufd.ko] BACKEND...   (iommufd, type1)
 # Exit 4 (skip) without an edu device or QEMU.
@@ -87,7 +87,10 @@ qemu_run() {
 		{ log "edu0 did not realize"; return 1; }
 	mapped_kb=$(locked_kb "$qemu_pid")
 	log "nested VM realized edu0; QEMU's locked memory: ${mapped_kb} kB"
-	[ "$mapped_kb" -ge $((ram * 1024)) ] ||
+	# Less at most 1 MiB: the ROM pages QEMU maps read-only and never wrote
+	# are the shared zero page before Linux 6.2, which neither backend
+	# charges (Documentation/vfio-compat.rst)
+	[ "$mapped_kb" -ge $(((ram - 1) * 1024)) ] ||
 		{ log "less than the VM's ${ram} MiB of RAM is mapped"; return 1; }
 
 	# A paused guest cannot acknowledge the hot unplug; the reset completes it

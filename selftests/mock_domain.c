@@ -640,6 +640,9 @@ FIXTURE(dirty)
 
 FIXTURE_SETUP(dirty)
 {
+	__u8 pasid_log2;
+	__u64 caps;
+
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioas_alloc(&self->ioas_id);
@@ -649,6 +652,15 @@ FIXTURE_SETUP(dirty)
 	test_map_fixed(self->ioas_id, self->buffer, BUFFER_SIZE, IOVA);
 	ASSERT_EQ(0, _test_mock_domain(self->fd, self->ioas_id, &self->stdev,
 				       &self->auto_hwpt, &self->idev));
+	/* Kernels before 6.7 have no IOMMU dirty tracking: HWPTs refuse it */
+	ASSERT_EQ(0, _test_hw_info(self->fd, self->idev, &caps, &pasid_log2));
+	if (!(caps & IOMMU_HW_CAP_DIRTY_TRACKING)) {
+		ASSERT_EQ(EOPNOTSUPP,
+			  _test_hwpt_alloc(self->fd, self->idev, self->ioas_id,
+					   IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+					   &self->hwpt));
+		SKIP(return, "no IOMMU dirty tracking in this kernel");
+	}
 	ASSERT_EQ(0, _test_hwpt_alloc(self->fd, self->idev, self->ioas_id,
 				      IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
 				      &self->hwpt));

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "kselftest_harness.h"
 #include "lib/iommufd_utils.h"
 #include "lib/vfio_edu.h"
 

@@ -296,7 +296,7 @@ static int vfio_compat_get_info(struct vfio_compat_container *c,
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
-	minsz = min_t(size_t, info.argsz, sizeof(info));
+	minsz = iommufd_type1_info_size(info.argsz);
 
 	rc = vfio_compat_begin(c, &ioas);
 	if (rc)

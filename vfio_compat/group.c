@@ -135,8 +135,7 @@ static bool vfio_compat_enforce_cc(struct iommufd_device *idev,
 
 	iommu_group_for_each_dev(vfio_compat_idev_group(idev), &dev,
 				 vfio_compat_first_dev);
-	if (!dev ||
-	    !device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY))
+	if (!dev || !iommufd_dev_can_enforce_cc(dev))
 		return false;
 	return domain->ops->enforce_cache_coherency &&
 	       domain->ops->enforce_cache_coherency(domain);

@@ -3,9 +3,12 @@
  * vfio.ko's interface for container IOMMU backends.
  *
  * The kernel declares it in its private drivers/vfio/vfio.h, which no
- * headers package ships.  This is the layout of Linux 6.12; the members'
- * order and types are an ABI between this module and vfio.ko and must match
- * the kernel built against exactly.
+ * headers package ships, so no probe can see it.  This is the layout of
+ * Linux 6.12 and 6.1; the members' order and types are an ABI between this
+ * module and vfio.ko and must match the kernel built against exactly.  The
+ * two differ only by 6.1's last member, notify, which vfio.ko calls, when
+ * it is not NULL, as a container's file is closed: NULL here, it fits both
+ * (6.12's vfio.ko never reads it).
  */
 #ifndef IOMMUFD_VFIO_OPS_H
 #define IOMMUFD_VFIO_OPS_H
@@ -39,6 +42,8 @@ struct vfio_iommu_driver_ops {
 		      size_t count, bool write);
 	struct iommu_domain *(*group_iommu_domain)(void *iommu_data,
 						   struct iommu_group *group);
+	/* 6.1 only, left NULL: enum vfio_iommu_notify_type is an int */
+	void (*notify)(void *iommu_data, int event);
 };
 
 int vfio_register_iommu_driver(const struct vfio_iommu_driver_ops *ops);
