@@ -234,6 +234,13 @@ void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 	kfree(obj);
 }
 
+/**
+ * iommufd_destroy() - IOMMU_DESTROY: destroy an object by its id
+ * @ucmd: the ioctl
+ *
+ * Return: 0; -ENOENT for an id no object of this file has; -EBUSY while
+ * another object or an ioctl in flight uses it.
+ */
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
@@ -241,6 +248,17 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	return iommufd_object_remove(ucmd->ictx, cmd->id);
 }
 
+/**
+ * iommufd_option() - IOMMU_OPTION: set or get an option
+ * @ucmd: the ioctl
+ *
+ * IOMMU_OPTION_RLIMIT_MODE is the file's (set only while it has no
+ * object), IOMMU_OPTION_HUGE_PAGES an IOAS's; the value is written back
+ * for IOMMU_OPTION_OP_GET.
+ *
+ * Return: 0 or a negative errno; -EOPNOTSUPP for an unknown option or a
+ * non-zero reserved field.
+ */
 static int iommufd_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
