@@ -12,7 +12,9 @@ export GUEST_KERNEL := $(KVER)
 export KDIR
 SRC := $(CURDIR)/build/linux-source
 TESTDIR := $(CURDIR)/build/test
-SOURCES := Kbuild compat/compat.h \
+# What Kbuild builds the module from (compat/features.h is made there)
+SOURCES := Kbuild compat/compat.h compat/probe.sh \
+	   compat/include/uapi/linux/iommufd.h \
 	   $(wildcard iommufd/*.[ch] vfio_compat/*.[ch] compat/probes/*.c)
 
 ifeq ($(TEST),1)
@@ -78,7 +80,7 @@ bench: module test-module
 style:
 	$(SRC)/scripts/checkpatch.pl --strict --no-tree --show-types \
 		-f \
-		$(filter %.c %.h,$(SOURCES))
+		$(filter-out compat/include/%,$(filter %.c %.h,$(SOURCES)))
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
@@ -99,10 +101,8 @@ MODPROBE_CONF := $(ROOT)/etc/modprobe.d/iommufd.conf
 # The sources dkms builds, as the iommufd-dkms package ships them too
 dkms-source:
 	rm -rf $(DKMS_SRC)
-	mkdir -p $(DKMS_SRC)/iommufd $(DKMS_SRC)/vfio_compat
-	cp dkms.conf Kbuild $(DKMS_SRC)/
-	cp iommufd/*.[ch] $(DKMS_SRC)/iommufd/
-	cp vfio_compat/*.[ch] $(DKMS_SRC)/vfio_compat/
+	mkdir -p $(DKMS_SRC)
+	cp --parents dkms.conf $(SOURCES) $(DKMS_SRC)/
 
 # An earlier install of this version is replaced.
 dkms-install: dkms-uninstall
@@ -120,8 +120,8 @@ DEBDIR := $(CURDIR)/build/deb
 deb:
 	rm -rf $(DEBDIR)
 	mkdir -p $(DEBDIR)/iommufd/Documentation
-	cp -r Makefile dkms.conf Kbuild debian iommufd vfio_compat \
-		$(DEBDIR)/iommufd/
+	cp -r Makefile dkms.conf debian $(DEBDIR)/iommufd/
+	cp --parents $(SOURCES) $(DEBDIR)/iommufd/
 	cp -r Documentation/modprobe.d $(DEBDIR)/iommufd/Documentation/
 	cd $(DEBDIR)/iommufd && dpkg-buildpackage -b -us -uc
 

@@ -26,7 +26,8 @@ build_with() {
 		ln -sfn "$(readlink -f "$KDIR/$l")" "$work/kdir/$l"
 	done
 	sed -i "$1" "$work/kdir/include/config/auto.conf"
-	cp -r "$top/Kbuild" "$top/iommufd" "$top/vfio_compat" "$work/src/"
+	cp -r "$top/Kbuild" "$top/iommufd" "$top/vfio_compat" "$top/compat" \
+		"$work/src/"
 	rm -f "$work"/src/*/*.o
 	make -C "$work/kdir" M="$work/src" iommufd/holes.o > "$work/build.log" 2>&1
 }
