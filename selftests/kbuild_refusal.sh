@@ -3,8 +3,9 @@
 #
 # On the host: the build refuses kernels this module cannot serve (the
 # check in Kbuild).  Each test points kbuild at a copy of the 6.12 headers
-# whose configuration (include/config/auto.conf) is Debian's, without
-# CONFIG_VFIO_CONTAINER, or with CONFIG_IOMMUFD=y, and builds one object
+# as Debian's, as a kernel without CONFIG_VFIO_CONTAINER (not in the
+# configuration, include/config/auto.conf, and vfio_register_iommu_driver
+# not in Module.symvers), or with CONFIG_IOMMUFD=y, and builds one object
 # of a copy of the sources: Debian's builds, the others stop with the
 # sentence that says why, before anything is compiled.
 set -u
@@ -14,8 +15,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 KDIR=${KDIR:-/usr/src/linux-headers-$("$top/scripts/kver" 6.12)}
 work=$top/build/kbuild-refusal
 
-# build_with EDIT: copy the headers and the sources, apply the sed script
-# EDIT to the copy's auto.conf, build iommufd/holes.o; the output is in
+# build_with EDIT [SYMVERS_EDIT]: copy the headers and the sources, apply
+# the sed script EDIT to the copy's auto.conf (and SYMVERS_EDIT to its
+# Module.symvers), build iommufd/holes.o; the output is in
 # $work/build.log, the status is make's.
 build_with() {
 	local l
@@ -26,6 +28,7 @@ build_with() {
 		ln -sfn "$(readlink -f "$KDIR/$l")" "$work/kdir/$l"
 	done
 	sed -i "$1" "$work/kdir/include/config/auto.conf"
+	sed -i "${2:-}" "$work/kdir/Module.symvers"
 	cp -r "$top/Kbuild" "$top/iommufd" "$top/vfio_compat" "$top/compat" \
 		"$work/src/"
 	rm -f "$work"/src/*/*.o
@@ -45,7 +48,8 @@ test_debian_config_builds() {
 }
 
 test_refuses_no_vfio_container() {
-	! build_with '/^CONFIG_VFIO_CONTAINER=/d' &&
+	! build_with '/^CONFIG_VFIO_CONTAINER=/d' \
+		'/\tvfio_register_iommu_driver\t/d' &&
 		refused 'this kernel is built without CONFIG_VFIO_CONTAINER, so it has no VFIO containers'
 }
 
