@@ -9,7 +9,8 @@
 # legacy_apps/modprobe_selection.sh with that configuration: `modprobe
 # vfio-pci` serves the container with this module, and with
 # vfio_iommu_type1 again once the configuration is removed (its KTAP is
-# shown as a subtest).  `make dkms-uninstall` leaves nothing behind, the
+# shown as a subtest); another runs DPDK's testpmd on that module, loaded
+# by modprobe.  `make dkms-uninstall` leaves nothing behind, the
 # host's own trees are untouched, and `make deb` packages the same sources
 # and configuration.
 #
@@ -73,6 +74,18 @@ test_guest_modprobe_uses_it() {
 	[ "${PIPESTATUS[0]}" = 0 ]
 }
 
+# A legacy application on the module DKMS built: DPDK's testpmd forwards
+# packets through the container it serves, loaded by modprobe.
+test_guest_testpmd_on_it() {
+	local ko
+	ko=$(installed_module)
+	[ -n "$ko" ]
+	scripts/guest-run --nics --hugepages 256 --timeout 200 --install "$ko" \
+		-- legacy_apps/dpdk_testpmd.sh -s 4 -k iommufd iommufd \
+		2>&1 | sed 's/^/    /'
+	[ "${PIPESTATUS[0]}" = 0 ]
+}
+
 test_dkms_uninstall() {
 	run make_in_root dkms-uninstall
 	[ -z "$(dkms "${trees[@]}" status 2>/dev/null)" ] &&
@@ -114,5 +127,6 @@ mkdir -p "$work/framework.conf.d" "$root/lib/modules/$kver"
 printf 'mok_signing_key=%s\nmok_certificate=%s\n' "$work/mok.key" \
 	"$work/mok.pub" > "$work/framework.conf.d/signing.conf"
 host_state > "$work/host.before"
-ktap_run test_dkms_install test_guest_modprobe_uses_it test_dkms_uninstall \
-	test_host_untouched test_deb_package
+ktap_run test_dkms_install test_guest_modprobe_uses_it \
+	test_guest_testpmd_on_it test_dkms_uninstall test_host_untouched \
+	test_deb_package
