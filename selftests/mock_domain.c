@@ -21,8 +21,7 @@
 #include <linux/capability.h>
 
 #include "kselftest_harness.h"
-#include "lib/iommufd_utils.h"
-#include "drivers/iommu/iommufd/iommufd_test.h"
+#include "lib/mock_utils.h"
 
 #define MiB (1024UL * 1024)
 #define BUFFER_SIZE (8 * MiB)
@@ -33,26 +32,6 @@
 /* Newer than the 6.12 test header, upstream's values */
 #define MOCK_DEVICE_PASID 0x4
 #define MOCK_PASID_LOG2 20
-
-static int _test_mock_domain(int fd, __u32 pt_id, __u32 *stdev, __u32 *hwpt,
-			     __u32 *idev)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = pt_id,
-	};
-	int rc = ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
-
-	if (rc)
-		return rc;
-	*stdev = cmd.mock_domain.out_stdev_id;
-	if (hwpt)
-		*hwpt = cmd.mock_domain.out_hwpt_id;
-	if (idev)
-		*idev = cmd.mock_domain.out_idev_id;
-	return 0;
-}
 
 #define test_mock_domain(pt, stdev, hwpt) \
 	ASSERT_EQ(0, _test_mock_domain(self->fd, pt, stdev, hwpt, NULL))

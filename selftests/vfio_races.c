@@ -65,37 +65,6 @@ static int module_write(const char *file, long val)
 	return fclose(f) || rc ? EIO : 0;
 }
 
-static long vmstat_field(const char *name)
-{
-	size_t len = strlen(name);
-	char line[128];
-	long val = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, len) && line[len] == ' ') {
-			val = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-/* Pages pinned with FOLL_PIN in the whole system, exactly */
-static long pins_held(void)
-{
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-
-	if (fd < 0 || write(fd, "1", 1) != 1)
-		return -1;
-	close(fd);
-	return vmstat_field("nr_foll_pin_acquired") -
-	       vmstat_field("nr_foll_pin_released");
-}
-
 static void *map_anon(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,

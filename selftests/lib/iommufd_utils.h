@@ -8,11 +8,13 @@
 #define SELFTESTS_IOMMUFD_UTILS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <linux/iommufd.h>
 
 /* A field of /proc/self/status, in kB; -1 if absent */
@@ -33,6 +35,38 @@ static inline long proc_status_kb(const char *field)
 	}
 	fclose(f);
 	return val;
+}
+
+/* A counter of /proc/vmstat; -1 if absent */
+static inline long vmstat_field(const char *name)
+{
+	size_t len = strlen(name);
+	char line[128];
+	long val = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, len) && line[len] == ' ') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* Pages pinned with FOLL_PIN in the whole system, exactly */
+static inline long pins_held(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		return -1;
+	close(fd);
+	return vmstat_field("nr_foll_pin_acquired") -
+	       vmstat_field("nr_foll_pin_released");
 }
 
 static inline int ioctl_errno(int fd, unsigned long cmd, void *arg)
