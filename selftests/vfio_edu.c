@@ -5,7 +5,8 @@
  * back, and a DMA to an unmapped IOVA leaves the old buffer untouched.
  * Also the container ioctls' answers and errnos that a legacy program
  * sees, VFIO_UPDATE_VADDR (the device keeps reaching the memory while its
- * address changes) and dirty page tracking, with their exact outputs.
+ * address changes), dirty page tracking, with their exact outputs, and
+ * disable_hugepages.
  * Runs the same against whichever backend vfio.ko picks:
  * vfio_iommu_type1 or this module (selftests/vfio_edu.sh runs both), for
  * type1 v1 and v2 containers.
@@ -877,6 +878,81 @@ TEST_F(edu, dirty_pages)
 	EXPECT_EQ(2 * 65536, unmapped);
 	EXPECT_EQ(0xffffffffULL, bitmap[0]);
 	/* Closing the container with tracking on */
+}
+
+#define HUGE_IOVA 0x8000000UL
+#define HUGE_SIZE (8UL << 20)
+
+/*
+ * Map 8 MiB of 2 MiB hugetlb pages and DMA through the last of them;
+ * *tables: the IOMMU page-table pages the map added (nr_iommu_pages).
+ */
+static int map_huge(struct edu *edu, __u8 *huge, long *tables)
+{
+	long before = vmstat_exact("nr_iommu_pages");
+	__u64 off = HUGE_SIZE - 0x3000;
+	int rc, i;
+
+	rc = edu_map(edu, huge, HUGE_IOVA, HUGE_SIZE);
+	if (rc)
+		return rc;
+	*tables = vmstat_exact("nr_iommu_pages") - before;
+	for (i = 0; i != XFER; i++)
+		huge[off + i] = i * 5 + 1;
+	memset(huge + off + 0x1000, 0, XFER);
+	rc = edu_dma(edu, HUGE_IOVA + off, EDU_BUFFER, XFER, false) ?:
+	     edu_dma(edu, EDU_BUFFER, HUGE_IOVA + off + 0x1000, XFER, true);
+	if (!rc && memcmp(huge + off, huge + off + 0x1000, XFER))
+		rc = EIO;
+	return rc ?: edu_unmap(edu, HUGE_IOVA, HUGE_SIZE, 0, NULL);
+}
+
+/*
+ * disable_hugepages=1 maps every page on its own: a 2 MiB hugetlb page
+ * takes a last-level page table instead of one large IOMMU page.  The
+ * container's page sizes are those of the domain all the same; type1
+ * reads the parameter at each map, this module when the container's
+ * IOMMU type is set, so it is changed between two containers.
+ */
+TEST_F(edu, disable_hugepages)
+{
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	long large, small;
+	__u64 pgsizes;
+	__u8 *huge;
+	int rc;
+
+	if (vmstat_exact("nr_iommu_pages") < 0)
+		SKIP(return, "no nr_iommu_pages in /proc/vmstat");
+	huge = mmap(NULL, HUGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 2 MiB huge pages");
+	ASSERT_EQ(0, ioctl(self->edu.container, VFIO_IOMMU_GET_INFO, &info));
+	pgsizes = info.iova_pgsizes;
+	ASSERT_EQ(0, map_huge(&self->edu, huge, &large));
+
+	edu_close(&self->edu);
+	ASSERT_EQ(0, module_write("parameters/disable_hugepages", 1));
+	rc = edu_open(&self->edu, variant->type);
+	info.argsz = sizeof(info);	/* the first call set the size needed */
+	if (!rc)
+		rc = ioctl(self->edu.container, VFIO_IOMMU_GET_INFO, &info) ?
+		     errno : 0;
+	if (!rc)
+		rc = map_huge(&self->edu, huge, &small);
+	ASSERT_EQ(0, module_write("parameters/disable_hugepages", 0));
+	ASSERT_EQ(0, rc);
+	EXPECT_EQ(pgsizes, info.iova_pgsizes);
+	munmap(huge, HUGE_SIZE);
+	ksft_print_msg("IOMMU page-table pages for 8 MiB: %ld, %ld with disable_hugepages\n",
+		       large, small);
+	if (!large && !small)
+		SKIP(return, "the IOMMU keeps no page tables in the guest");
+	/* A last-level table per 2 MiB, on top of the upper levels */
+	EXPECT_LE(HUGE_SIZE >> 21, small);
+	if (pgsizes & (1UL << 21))
+		EXPECT_EQ(large + (long)(HUGE_SIZE >> 21), small);
 }
 
 TEST_HARNESS_MAIN

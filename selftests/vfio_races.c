@@ -27,44 +27,6 @@
 #define XFER 1024
 #define PAGES(size) ((long)((size) / 4096))
 
-/* The module serving the containers: this one when loaded */
-static const char *backend(void)
-{
-	return access("/sys/module/iommufd", F_OK) ? "vfio_iommu_type1" :
-						     "iommufd";
-}
-
-/* A number in a file of /sys/module/<backend>/; -1 if unreadable */
-static long module_read(const char *file)
-{
-	char path[PATH_MAX];
-	long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/%s/%s", backend(), file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &val) != 1)
-		val = -1;
-	fclose(f);
-	return val;
-}
-
-static int module_write(const char *file, long val)
-{
-	char path[PATH_MAX];
-	FILE *f;
-	int rc;
-
-	snprintf(path, sizeof(path), "/sys/module/%s/%s", backend(), file);
-	f = fopen(path, "w");
-	if (!f)
-		return errno;
-	rc = fprintf(f, "%ld\n", val) < 0;
-	return fclose(f) || rc ? EIO : 0;
-}
-
 static void *map_anon(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,

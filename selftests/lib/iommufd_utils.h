@@ -57,15 +57,25 @@ static inline long vmstat_field(const char *name)
 	return val;
 }
 
-/* Pages pinned with FOLL_PIN in the whole system, exactly */
-static inline long pins_held(void)
+/* A counter of /proc/vmstat, exact: the CPUs' deltas folded first */
+static inline long vmstat_exact(const char *name)
 {
 	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
 
-	if (fd < 0 || write(fd, "1", 1) != 1)
+	if (fd < 0)
 		return -1;
+	if (write(fd, "1", 1) != 1) {
+		close(fd);
+		return -1;
+	}
 	close(fd);
-	return vmstat_field("nr_foll_pin_acquired") -
+	return vmstat_field(name);
+}
+
+/* Pages pinned with FOLL_PIN in the whole system, exactly */
+static inline long pins_held(void)
+{
+	return vmstat_exact("nr_foll_pin_acquired") -
 	       vmstat_field("nr_foll_pin_released");
 }
 

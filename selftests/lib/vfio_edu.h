@@ -218,4 +218,42 @@ static inline int edu_unmap(struct edu *edu, __u64 iova, __u64 size,
 	return 0;
 }
 
+/* The module serving the containers: this one when loaded */
+static inline const char *backend(void)
+{
+	return access("/sys/module/iommufd", F_OK) ? "vfio_iommu_type1" :
+						     "iommufd";
+}
+
+/* A number in a file of /sys/module/<backend>/; -1 if unreadable */
+static inline long module_read(const char *file)
+{
+	char path[PATH_MAX];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/%s", backend(), file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
+static inline int module_write(const char *file, long val)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/%s", backend(), file);
+	f = fopen(path, "w");
+	if (!f)
+		return errno;
+	rc = fprintf(f, "%ld\n", val) < 0;
+	return fclose(f) || rc ? EIO : 0;
+}
+
 #endif
