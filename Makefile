@@ -57,7 +57,15 @@ selftests:
 setup:
 	scripts/setup.sh $(KSERIES)
 
-check: module test-module selftests
+# vfio_emu.ko, an emulated VFIO device for the tests, built from a copy of
+# its sources as the test variant is
+EMUDIR := $(CURDIR)/build/selftests/kmod
+selftests-kmod:
+	mkdir -p $(EMUDIR)
+	cp -u selftests/kmod/Kbuild selftests/kmod/vfio_emu.[ch] $(EMUDIR)/
+	$(MAKE) -C $(KDIR) M=$(EMUDIR) W=1 modules
+
+check: module test-module selftests selftests-kmod
 	scripts/run-tests $(SUITES)
 
 # DPDK's testpmd forwarding between two NICs through a container served by
@@ -128,7 +136,7 @@ deb:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
-	rm -rf $(TESTDIR)
+	rm -rf $(TESTDIR) $(EMUDIR)
 
-.PHONY: all help module test-module selftests setup check run bench style \
+.PHONY: all help module test-module selftests selftests-kmod setup check run bench style \
 	sparse dkms-source dkms-install dkms-uninstall deb clean
