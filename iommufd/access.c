@@ -133,6 +133,23 @@ void iommufd_access_detach(struct iommufd_access *access)
 	mutex_unlock(&access->ioas_lock);
 }
 
+/*
+ * Hold an access found in a table's list, as iommufd_lock_obj() would but
+ * the short-term user first.  iommufd_lock_obj() takes a user first,
+ * which is safe only under the lock of the file's objects: here an
+ * iommufd_object_destroy_owned() that has seen the short-term users at
+ * zero could find that passing user and WARN.  A short-term user it has
+ * not seen at zero is one it waits for, and until then its owner's user
+ * keeps the users above zero.
+ */
+static bool iommufd_access_hold(struct iommufd_access *access)
+{
+	if (!refcount_inc_not_zero(&access->obj.shortterm_users))
+		return false;
+	refcount_inc(&access->obj.users);
+	return true;
+}
+
 /**
  * iommufd_access_notify_unmap() - ask every access of a table to let go
  *	of an IOVA range
@@ -148,7 +165,7 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 
 	xa_lock(&iopt->accesses);
 	xa_for_each(&iopt->accesses, index, access) {
-		if (!iommufd_lock_obj(&access->obj))
+		if (!iommufd_access_hold(access))
 			continue;
 		xa_unlock(&iopt->accesses);
 		access->ops->unmap(access->data, iova, length);
