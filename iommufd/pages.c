@@ -497,6 +497,26 @@ static int iopt_pages_follow_range(struct iopt_pages *pages,
 }
 
 /*
+ * Pin @n pages from @uaddr in @mm: the current process's, or another that
+ * the caller holds with mmget().
+ */
+static long iopt_pin_user_pages(struct mm_struct *mm, unsigned long uaddr,
+				unsigned long n, unsigned int gup_flags,
+				struct page **pages)
+{
+	int locked = 1;
+	long got;
+
+	if (mm == current->mm)
+		return pin_user_pages_fast(uaddr, n, gup_flags, pages);
+	mmap_read_lock(mm);
+	got = pin_user_pages_remote(mm, uaddr, n, gup_flags, pages, &locked);
+	if (locked)
+		mmap_read_unlock(mm);
+	return got;
+}
+
+/*
  * Pin [start, last], none of which is pinned yet, a batch at a time.  On
  * failure nothing of the range stays pinned.
  */
@@ -531,17 +551,7 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 		rc = iopt_pages_charge(pages, n, true);
 		if (rc)
 			break;
-		if (remote) {
-			int locked = 1;
-
-			mmap_read_lock(mm);
-			got = pin_user_pages_remote(mm, uaddr, n, gup_flags,
-						    batch, &locked);
-			if (locked)
-				mmap_read_unlock(mm);
-		} else {
-			got = pin_user_pages_fast(uaddr, n, gup_flags, batch);
-		}
+		got = iopt_pin_user_pages(mm, uaddr, n, gup_flags, batch);
 		if (got <= 0) {
 			iopt_pages_charge(pages, n, false);
 			rc = got ? got : -EFAULT;
@@ -792,22 +802,15 @@ static int iopt_pages_rw_page(struct iopt_pages *pages, unsigned long index,
 	entry = xa_load(&pages->pinned_pfns, index);
 	if (entry) {
 		page = pfn_to_page(iopt_entry_pfn(index, entry));
-	} else if (current->mm == pages->source_mm) {
-		got = pin_user_pages_fast(uaddr, 1, gup_flags, &page);
 	} else {
-		int locked = 1;
-
 		if (!mmget_not_zero(pages->source_mm))
 			return -EFAULT;
-		mmap_read_lock(pages->source_mm);
-		got = pin_user_pages_remote(pages->source_mm, uaddr, 1,
-					    gup_flags, &page, &locked);
-		if (locked)
-			mmap_read_unlock(pages->source_mm);
+		got = iopt_pin_user_pages(pages->source_mm, uaddr, 1, gup_flags,
+					  &page);
 		mmput(pages->source_mm);
+		if (got != 1)
+			return got < 0 ? got : -EFAULT;
 	}
-	if (!entry && got != 1)
-		return got < 0 ? got : -EFAULT;
 
 	va = kmap_local_page(page);
 	if (write)
