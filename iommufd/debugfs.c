@@ -13,6 +13,9 @@
  *                                        areas use, pins and their owner
  *   iommufd/<kind>-<n>/ioas<id>/domains  one line per attached HWPT
  *
+ * The test build adds iommufd/fail_nth, its fault injection control
+ * (fail_nth.c).
+ *
  * <kind> is "iommu" for a /dev/iommu file, "vfio" for a VFIO container;
  * <n> counts the contexts made since the module was loaded.  Every file
  * starts with a line naming its fields; Documentation/design.rst explains
@@ -319,11 +322,13 @@ void iommufd_debugfs_ioas_remove(struct iommufd_ioas *ioas)
 /**
  * iommufd_debugfs_init() - make /sys/kernel/debug/iommufd/
  *
+ * The test build adds its fault injection control there (fail_nth.c).
  * Without debugfs the module works the same and shows nothing.
  */
 void iommufd_debugfs_init(void)
 {
 	iommufd_debugfs_root = debugfs_create_dir("iommufd", NULL);
+	iommufd_fail_nth_init(iommufd_debugfs_root);
 }
 
 /**
@@ -331,5 +336,6 @@ void iommufd_debugfs_init(void)
  */
 void iommufd_debugfs_exit(void)
 {
+	iommufd_fail_nth_exit();
 	debugfs_remove(iommufd_debugfs_root);
 }

@@ -40,6 +40,39 @@ struct dentry;
 struct pid;
 struct vfio_compat_container;
 
+/* The test build's fault injection (fail_nth.c) */
+#ifdef IOMMUFD_TEST
+bool iommufd_should_fail(void);
+void iommufd_fail_nth_init(struct dentry *root);
+void iommufd_fail_nth_exit(void);
+#else
+static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
+static inline void iommufd_fail_nth_init(struct dentry *root)
+{
+}
+
+static inline void iommufd_fail_nth_exit(void)
+{
+}
+#endif
+
+/**
+ * IOMMUFD_FAIL() - a failure point: a call that can fail
+ * @err: what @call returns when it fails: NULL, an ERR_PTR, a negative
+ *	errno, the bytes a user copy did not copy
+ * @call: the call
+ *
+ * In the test build the fault injection of fail_nth.c may pick the point:
+ * it is then @err, and @call is not made.  In the production build
+ * iommufd_should_fail() is a constant false: the point compiles to @call
+ * alone.
+ */
+#define IOMMUFD_FAIL(err, call) (iommufd_should_fail() ? (err) : (call))
+
 /**
  * struct iommufd_ctx - the state behind one open /dev/iommu file
  * @file: the file, or NULL for a VFIO container's context
