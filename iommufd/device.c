@@ -358,7 +358,7 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(obj);
 	idev = container_of(obj, struct iommufd_device, obj);
 
-	info.data = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	info.data = IOMMUFD_FAIL(NULL, kzalloc(PAGE_SIZE, GFP_KERNEL));
 	if (!info.data) {
 		rc = -ENOMEM;
 		goto out_put;
@@ -377,12 +377,14 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		goto out_free;
 	}
 	copy_len = min(cmd->data_len, info.length);
-	if (copy_to_user(user_ptr, info.data, copy_len)) {
+	if (IOMMUFD_FAIL(copy_len, copy_to_user(user_ptr, info.data,
+						copy_len))) {
 		rc = -EFAULT;
 		goto out_free;
 	}
 	if (copy_len < cmd->data_len &&
-	    clear_user(user_ptr + copy_len, cmd->data_len - copy_len)) {
+	    IOMMUFD_FAIL(1, clear_user(user_ptr + copy_len,
+				       cmd->data_len - copy_len))) {
 		rc = -EFAULT;
 		goto out_free;
 	}

@@ -185,7 +185,7 @@ static int iopt_dirty_read_window(struct io_pagetable *iopt,
 	unsigned long i;
 	int rc;
 
-	if (copy_from_user(ubits, uptr, bytes))
+	if (IOMMUFD_FAIL(bytes, copy_from_user(ubits, uptr, bytes)))
 		return -EFAULT;
 	memset(d->words, 0, bytes);
 	if (d->ahead) {
@@ -206,7 +206,7 @@ static int iopt_dirty_read_window(struct io_pagetable *iopt,
 			any = true;
 		ubits[i] |= d->words[i];
 	}
-	if (any && copy_to_user(uptr, ubits, bytes))
+	if (any && IOMMUFD_FAIL(bytes, copy_to_user(uptr, ubits, bytes)))
 		return -EFAULT;
 	return 0;
 }
@@ -250,8 +250,8 @@ int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
 	if (rc)
 		return rc;
 
-	d.words = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	ubits = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	d.words = IOMMUFD_FAIL(NULL, kmalloc(PAGE_SIZE, GFP_KERNEL));
+	ubits = IOMMUFD_FAIL(NULL, kmalloc(PAGE_SIZE, GFP_KERNEL));
 	if (!d.words || !ubits) {
 		rc = -ENOMEM;
 		goto out_free;

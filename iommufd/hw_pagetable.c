@@ -107,7 +107,8 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	refcount_inc(&ioas->obj.users);
 	hwpt->ioas = ioas;
 
-	hwpt->domain = idev->ops->domain_alloc(idev, flags);
+	hwpt->domain = IOMMUFD_FAIL(ERR_PTR(-ENOMEM),
+				    idev->ops->domain_alloc(idev, flags));
 	if (IS_ERR_OR_NULL(hwpt->domain)) {
 		rc = hwpt->domain ? PTR_ERR(hwpt->domain) : -ENOMEM;
 		hwpt->domain = NULL;

@@ -349,6 +349,14 @@ void iopt_free_pages_list(struct list_head *pages_list)
 	}
 }
 
+/* Map one physically contiguous run into a domain */
+static int iopt_map_run(struct iommu_domain *domain, unsigned long iova,
+			phys_addr_t phys, unsigned long length, int prot)
+{
+	return IOMMUFD_FAIL(-ENOMEM, iommu_map(domain, iova, phys, length, prot,
+					       GFP_KERNEL_ACCOUNT));
+}
+
 /*
  * Map the area into @domain.  Its pages are pinned.  Runs of physically
  * contiguous pages go to iommu_map() whole so that large IOMMU pages can be
@@ -389,8 +397,8 @@ static int iopt_area_map_domain(struct iopt_area *area,
 		phys = PFN_PHYS(pfns[next++]) + offset;
 		if (run_len && (phys != run_phys + run_len ||
 				run_len + n > max_run)) {
-			rc = iommu_map(domain, run_iova, run_phys, run_len,
-				       area->iommu_prot, GFP_KERNEL_ACCOUNT);
+			rc = iopt_map_run(domain, run_iova, run_phys, run_len,
+					  area->iommu_prot);
 			if (rc)
 				goto err_unmap;
 			run_len = 0;
@@ -405,8 +413,7 @@ static int iopt_area_map_domain(struct iopt_area *area,
 		iova += n;
 		byte += n;
 	}
-	rc = iommu_map(domain, run_iova, run_phys, run_len, area->iommu_prot,
-		       GFP_KERNEL_ACCOUNT);
+	rc = iopt_map_run(domain, run_iova, run_phys, run_len, area->iommu_prot);
 	if (rc)
 		goto err_unmap;
 	return 0;
@@ -491,7 +498,8 @@ static int iopt_alloc_area_pages(struct io_pagetable *iopt,
 	int rc = 0;
 
 	list_for_each_entry(elm, pages_list, next) {
-		elm->area = kzalloc(sizeof(*elm->area), GFP_KERNEL_ACCOUNT);
+		elm->area = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*elm->area),
+						       GFP_KERNEL_ACCOUNT));
 		if (!elm->area)
 			return -ENOMEM;
 	}
@@ -651,7 +659,7 @@ int iopt_get_pages(struct io_pagetable *iopt, unsigned long iova,
 		unsigned long last = min(last_iova, iopt_area_last_iova(area));
 		struct iopt_pages_list *elm;
 
-		elm = kzalloc(sizeof(*elm), GFP_KERNEL_ACCOUNT);
+		elm = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*elm), GFP_KERNEL_ACCOUNT));
 		if (!elm) {
 			rc = -ENOMEM;
 			goto err_free;
@@ -837,7 +845,8 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	if (iopt_area_iter_first(iopt, start, last) ||
 	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
 		return -EADDRINUSE;
-	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	reserved = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*reserved),
+					      GFP_KERNEL_ACCOUNT));
 	if (!reserved)
 		return -ENOMEM;
 	reserved->node.start = start;
@@ -1075,8 +1084,8 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		if (rc)
 			goto err_reserved;
 	}
-	rc = xa_alloc(&iopt->domains, &id, domain, xa_limit_32b,
-		      GFP_KERNEL_ACCOUNT);
+	rc = IOMMUFD_FAIL(-ENOMEM, xa_alloc(&iopt->domains, &id, domain,
+					    xa_limit_32b, GFP_KERNEL_ACCOUNT));
 	if (rc)
 		goto err_reserved;
 	if (first) {
@@ -1215,8 +1224,8 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 	rc = iopt_check_alignment(iopt, alignment);
 	if (rc)
 		goto out_unlock;
-	rc = xa_alloc(&iopt->accesses, id, access, xa_limit_32b,
-		      GFP_KERNEL_ACCOUNT);
+	rc = IOMMUFD_FAIL(-ENOMEM, xa_alloc(&iopt->accesses, id, access,
+					    xa_limit_32b, GFP_KERNEL_ACCOUNT));
 	if (rc)
 		goto out_unlock;
 	iopt->iova_alignment = alignment;

@@ -119,8 +119,9 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 				.last = hole.hole_last,
 			};
 
-			if (copy_to_user(&ranges[cmd->num_iovas], &elm,
-					 sizeof(elm))) {
+			if (IOMMUFD_FAIL(sizeof(elm),
+					 copy_to_user(&ranges[cmd->num_iovas],
+						      &elm, sizeof(elm)))) {
 				rc = -EFAULT;
 				goto out_unlock;
 			}
@@ -156,13 +157,16 @@ static int iommufd_load_allowed(struct rb_root_cached *itree,
 		struct iommu_iova_range range;
 		struct iopt_allowed *allowed;
 
-		if (copy_from_user(&range, ranges + i, sizeof(range)))
+		if (IOMMUFD_FAIL(sizeof(range),
+				 copy_from_user(&range, ranges + i,
+						sizeof(range))))
 			return -EFAULT;
 		if (range.start >= range.last || range.last > ULONG_MAX)
 			return -EINVAL;
 		if (interval_tree_iter_first(itree, range.start, range.last))
 			return -EINVAL;
-		allowed = kzalloc(sizeof(*allowed), GFP_KERNEL_ACCOUNT);
+		allowed = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*allowed),
+						     GFP_KERNEL_ACCOUNT));
 		if (!allowed)
 			return -ENOMEM;
 		allowed->node.start = range.start;

@@ -168,8 +168,9 @@ struct iommufd_ucmd {
 static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
 				       size_t cmd_len)
 {
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, cmd_len)))
+	size_t n = min_t(size_t, ucmd->user_size, cmd_len);
+
+	if (IOMMUFD_FAIL(n, copy_to_user(ucmd->ubuffer, ucmd->cmd, n)))
 		return -EFAULT;
 	return 0;
 }

@@ -61,14 +61,15 @@ struct iommufd_object *iommufd_object_alloc(struct iommufd_ctx *ictx,
 	struct iommufd_object *obj;
 	int rc;
 
-	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	obj = IOMMUFD_FAIL(NULL, kzalloc(size, GFP_KERNEL_ACCOUNT));
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
 	obj->type = type;
 	refcount_set(&obj->shortterm_users, 1);
 	refcount_set(&obj->users, 1);
-	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
-		      GFP_KERNEL_ACCOUNT);
+	rc = IOMMUFD_FAIL(-ENOMEM, xa_alloc(&ictx->objects, &obj->id,
+					    XA_ZERO_ENTRY, xa_limit_31b,
+					    GFP_KERNEL_ACCOUNT));
 	if (rc) {
 		kfree(obj);
 		return ERR_PTR(rc);
@@ -279,8 +280,10 @@ static int iommufd_option(struct iommufd_ucmd *ucmd)
 	}
 	if (rc)
 		return rc;
-	if (copy_to_user(&((struct iommu_option __user *)ucmd->ubuffer)->val64,
-			 &cmd->val64, sizeof(cmd->val64)))
+	if (IOMMUFD_FAIL(sizeof(cmd->val64),
+			 copy_to_user(&((struct iommu_option __user *)
+					ucmd->ubuffer)->val64,
+				      &cmd->val64, sizeof(cmd->val64))))
 		return -EFAULT;
 	return 0;
 }
@@ -379,7 +382,7 @@ struct iommufd_ctx *iommufd_ctx_alloc(const char *kind)
 {
 	struct iommufd_ctx *ictx;
 
-	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+	ictx = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT));
 	if (!ictx)
 		return NULL;
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);

@@ -96,7 +96,7 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	    end > ULONG_MAX - PAGE_SIZE)
 		return ERR_PTR(-EOVERFLOW);
 
-	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	pages = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT));
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&pages->kref);
@@ -314,6 +314,9 @@ static int iopt_pages_store_pfns(struct iopt_pages *pages,
 	XA_STATE(xas, &pages->pinned_pfns, index);
 	unsigned long i = 0;
 
+	/* The xarray allocates in xas_nomem() below: fail as it would */
+	if (iommufd_should_fail())
+		return -ENOMEM;
 	do {
 		xas_lock(&xas);
 		xas_set_order(&xas, index + i, 0);
@@ -479,13 +482,17 @@ static int iopt_pages_follow_range(struct iopt_pages *pages,
 		return -EFAULT;
 	mmap_read_lock(mm);
 	for (index = start; index <= last; index++) {
+		void *entry;
+
 		rc = iopt_follow_pfn(mm, (uintptr_t)pages->uptr +
 					 index * PAGE_SIZE,
 				     pages->writable, &pfn);
-		if (!rc)
-			rc = xa_err(xa_store(&pages->pinned_pfns, index,
-					     iopt_pfn_entry(index, pfn),
-					     GFP_KERNEL_ACCOUNT));
+		if (rc)
+			break;
+		entry = iopt_pfn_entry(index, pfn);
+		rc = IOMMUFD_FAIL(-ENOMEM,
+				  xa_err(xa_store(&pages->pinned_pfns, index,
+						  entry, GFP_KERNEL_ACCOUNT)));
 		if (rc)
 			break;
 	}
@@ -534,7 +541,8 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 
 	if (pages->pfnmap)
 		return iopt_pages_follow_range(pages, start, last);
-	batch = kmalloc_array(IOPT_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
+	batch = IOMMUFD_FAIL(NULL, kmalloc_array(IOPT_PIN_BATCH,
+						 sizeof(*batch), GFP_KERNEL));
 	if (!batch)
 		return -ENOMEM;
 	if (remote && !mmget_not_zero(mm)) {
@@ -551,7 +559,9 @@ static int iopt_pages_pin_range(struct iopt_pages *pages, unsigned long start,
 		rc = iopt_pages_charge(pages, n, true);
 		if (rc)
 			break;
-		got = iopt_pin_user_pages(mm, uaddr, n, gup_flags, batch);
+		got = IOMMUFD_FAIL(-EFAULT,
+				   iopt_pin_user_pages(mm, uaddr, n, gup_flags,
+						       batch));
 		if (got <= 0) {
 			iopt_pages_charge(pages, n, false);
 			rc = got ? got : -EFAULT;
@@ -712,7 +722,8 @@ int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start,
 	if (user) {
 		user->access_refs++;
 	} else {
-		user = kzalloc(sizeof(*user), GFP_KERNEL_ACCOUNT);
+		user = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*user),
+						  GFP_KERNEL_ACCOUNT));
 		if (!user) {
 			rc = -ENOMEM;
 			goto out_unlock;
@@ -805,8 +816,9 @@ static int iopt_pages_rw_page(struct iopt_pages *pages, unsigned long index,
 	} else {
 		if (!mmget_not_zero(pages->source_mm))
 			return -EFAULT;
-		got = iopt_pin_user_pages(pages->source_mm, uaddr, 1, gup_flags,
-					  &page);
+		got = IOMMUFD_FAIL(-EFAULT,
+				   iopt_pin_user_pages(pages->source_mm, uaddr,
+						       1, gup_flags, &page));
 		mmput(pages->source_mm);
 		if (got != 1)
 			return got < 0 ? got : -EFAULT;
