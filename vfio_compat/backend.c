@@ -85,8 +85,10 @@ static int vfio_compat_record_pin(struct vfio_compat_container *c,
 	void *entry = xa_load(&c->pins, index);
 	unsigned long count = entry ? xa_to_value(entry) : 0;
 
-	return xa_err(xa_store(&c->pins, index, xa_mk_value(count + 1),
-			       GFP_KERNEL_ACCOUNT));
+	return IOMMUFD_FAIL(-ENOMEM,
+			    xa_err(xa_store(&c->pins, index,
+					    xa_mk_value(count + 1),
+					    GFP_KERNEL_ACCOUNT)));
 }
 
 /* Undo vfio_compat_record_pin(); pin_lock held */

@@ -235,8 +235,10 @@ static int vfio_compat_add_iova_cap(struct iommufd_ioas *ioas,
 	     more; more = iopt_hole_next(&hole))
 		nr++;
 	size = struct_size(cap, iova_ranges, nr);
-	header = vfio_info_cap_add(caps, size,
-				   VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
+	header = IOMMUFD_FAIL(ERR_PTR(-ENOMEM),
+			      vfio_info_cap_add(caps, size,
+						VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+						1));
 	if (IS_ERR(header)) {
 		rc = PTR_ERR(header);
 		goto out_unlock;
@@ -269,14 +271,18 @@ static int vfio_compat_add_caps(struct vfio_compat_container *c,
 		mig.header.version = 1;
 		mig.pgsize_bitmap = 1UL << __ffs(pgsizes);
 		mig.max_dirty_bitmap_size = VFIO_COMPAT_DIRTY_BITMAP_MAX;
-		rc = vfio_info_add_capability(caps, &mig.header, sizeof(mig));
+		rc = IOMMUFD_FAIL(-ENOMEM,
+				  vfio_info_add_capability(caps, &mig.header,
+							   sizeof(mig)));
 		if (rc)
 			return rc;
 	}
 	avail.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
 	avail.header.version = 1;
 	avail.avail = vfio_compat_dma_avail(c, ioas);
-	rc = vfio_info_add_capability(caps, &avail.header, sizeof(avail));
+	rc = IOMMUFD_FAIL(-ENOMEM,
+			  vfio_info_add_capability(caps, &avail.header,
+						   sizeof(avail)));
 	if (rc)
 		return rc;
 	return vfio_compat_add_iova_cap(ioas, caps);
@@ -314,15 +320,16 @@ static int vfio_compat_get_info(struct vfio_compat_container *c,
 			info.argsz = sizeof(info) + caps.size;
 		} else {
 			vfio_info_cap_shift(&caps, sizeof(info));
-			if (copy_to_user(arg + sizeof(info), caps.buf,
-					 caps.size)) {
+			if (IOMMUFD_FAIL(caps.size,
+					 copy_to_user(arg + sizeof(info),
+						      caps.buf, caps.size))) {
 				rc = -EFAULT;
 				goto out_free;
 			}
 			info.cap_offset = sizeof(info);
 		}
 	}
-	rc = copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+	rc = IOMMUFD_FAIL(minsz, copy_to_user(arg, &info, minsz)) ? -EFAULT : 0;
 out_free:
 	kfree(caps.buf);
 	return rc;
@@ -466,7 +473,8 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 		goto out_end;
 	}
 	if (!c->view) {
-		dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
+		dma = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*dma),
+						 GFP_KERNEL_ACCOUNT));
 		if (!dma) {
 			rc = -ENOMEM;
 			goto out_end;
@@ -722,7 +730,8 @@ out_end:
 	if (rc)
 		return rc;
 	unmap.size = unmapped;
-	return copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
+	return IOMMUFD_FAIL(minsz, copy_to_user(arg, &unmap, minsz)) ?
+	       -EFAULT : 0;
 }
 
 /**
@@ -793,7 +802,7 @@ struct vfio_compat_container *vfio_compat_view_alloc(struct iommufd_ctx *ictx)
 {
 	struct vfio_compat_container *c;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	c = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT));
 	if (!c)
 		return NULL;
 	vfio_compat_container_init(c);
@@ -814,7 +823,7 @@ struct vfio_compat_container *vfio_compat_container_open(unsigned long type)
 	u32 access_id;
 	int rc;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	c = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT));
 	if (!c)
 		return ERR_PTR(-ENOMEM);
 	vfio_compat_container_init(c);
@@ -948,7 +957,8 @@ int vfio_compat_attach_group(struct vfio_compat_container *container,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	cgroup = kzalloc(sizeof(*cgroup), GFP_KERNEL_ACCOUNT);
+	cgroup = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*cgroup),
+					    GFP_KERNEL_ACCOUNT));
 	if (!cgroup) {
 		rc = -ENOMEM;
 		goto out_unlock;

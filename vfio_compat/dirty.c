@@ -95,8 +95,9 @@ int vfio_compat_dirty_alloc(struct vfio_compat_container *c,
 	lockdep_assert_held(&c->pin_lock);
 	if (vfio_compat_dma_size(dma) / pgsize > VFIO_COMPAT_DIRTY_PAGES_MAX)
 		return -EINVAL;
-	dma->bitmap = kvcalloc(BITS_TO_LONGS(npages), sizeof(long),
-			       GFP_KERNEL_ACCOUNT);
+	dma->bitmap = IOMMUFD_FAIL(NULL, kvcalloc(BITS_TO_LONGS(npages),
+						  sizeof(long),
+						  GFP_KERNEL_ACCOUNT));
 	if (!dma->bitmap)
 		return -ENOMEM;
 	vfio_compat_dirty_add_pins(c, dma);
@@ -188,9 +189,10 @@ int vfio_compat_dirty_report(struct vfio_compat_container *c,
 
 	lockdep_assert_held(&c->pin_lock);
 	ubitmap += bit_offset / 64;
-	if (shift && get_user(leftover, ubitmap))
+	if (shift && IOMMUFD_FAIL(-EFAULT, get_user(leftover, ubitmap)))
 		return -EFAULT;
-	buf = kmalloc_array(VFIO_COMPAT_DIRTY_CHUNK, sizeof(*buf), GFP_KERNEL);
+	buf = IOMMUFD_FAIL(NULL, kmalloc_array(VFIO_COMPAT_DIRTY_CHUNK,
+					       sizeof(*buf), GFP_KERNEL));
 	if (!buf)
 		return -ENOMEM;
 
@@ -218,7 +220,9 @@ int vfio_compat_dirty_report(struct vfio_compat_container *c,
 		}
 		if (!w)
 			buf[0] |= leftover;
-		if (copy_to_user(ubitmap + w, buf, n * sizeof(*buf))) {
+		if (IOMMUFD_FAIL(n * sizeof(*buf),
+				 copy_to_user(ubitmap + w, buf,
+					      n * sizeof(*buf)))) {
 			rc = -EFAULT;
 			break;
 		}
