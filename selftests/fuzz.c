@@ -39,6 +39,12 @@
  * VmPin of the parent back at their start, the killed child died of
  * SIGKILL, the other exited 0, and no process got a signal.  Each ioctl's
  * errnos are counted and printed as diagnostics.
+ *
+ * With the test build's fault injection control (lib/fail_nth.h), each
+ * thread arms itself before one ioctl in ten: one of the first failure
+ * points the ioctl passes fails.  An ioctl whose point failed may return
+ * EFAULT (a user copy) whatever its struct; the failures injected are
+ * counted per ioctl and printed.
  * Exit 4 (skip) in type1 mode without an edu device.
  */
 #include <assert.h>
@@ -55,6 +61,7 @@
 #include <unistd.h>
 
 #include "lib/iommufd_utils.h"
+#include "lib/fail_nth.h"
 #include "lib/vfio_edu.h"
 #include "drivers/iommu/iommufd/iommufd_test.h"
 
@@ -114,6 +121,8 @@ struct shared {
 	unsigned long errs[NR_OPS][MAX_ERRNO + 1];
 	unsigned long violations;
 	unsigned long signals[NSIG];
+	unsigned long armed;
+	unsigned long injected[NR_OPS];
 };
 
 struct slot {
@@ -153,6 +162,7 @@ struct thread {
 	unsigned long step;
 	__u8 *arg;	/* ARGBUF, page aligned */
 	__u8 *out;	/* in the scratch pages: arrays, bitmaps, data */
+	int fail_nth;	/* the fault injection control, or -1 */
 };
 
 static __u64 rnd(struct thread *t)
@@ -212,11 +222,26 @@ struct call {
 	bool served;		/* the module serves this ioctl number */
 };
 
-/* Issue the ioctl, count its errno and check the ones never valid */
+/*
+ * Issue the ioctl, count its errno and check the ones never valid.  One in
+ * ten is armed to fail one of its first failure points.
+ */
 static int call(struct thread *t, int fd, struct call *c)
 {
-	int err = ioctl(fd, c->cmd, c->arg) < 0 ? errno : 0;
+	bool armed = t->fail_nth >= 0 && chance(t, 10) &&
+		     !fail_nth_set(t->fail_nth, 1 + below(t, 8));
+	bool injected = false;
+	int err;
 
+	err = ioctl(fd, c->cmd, c->arg) < 0 ? errno : 0;
+	if (armed) {
+		injected = !fail_nth_left(t->fail_nth);
+		fail_nth_set(t->fail_nth, 0);
+		__atomic_fetch_add(&g.sh->armed, 1, __ATOMIC_RELAXED);
+		if (injected)
+			__atomic_fetch_add(&g.sh->injected[c->op], 1,
+					   __ATOMIC_RELAXED);
+	}
 	count(c->op, err);
 	if (err >= 512)
 		violation(t, c->op, "kernel-internal errno", err);
@@ -224,7 +249,7 @@ static int call(struct thread *t, int fd, struct call *c)
 		violation(t, c->op, "known ioctl not served", err);
 	if (err == EBADF && !c->fd_inside)
 		violation(t, c->op, "open fd refused", err);
-	if (err == EFAULT && c->arg_ok && !c->inner_ptr)
+	if (err == EFAULT && c->arg_ok && !c->inner_ptr && !injected)
 		violation(t, c->op, "readable struct without pointers", err);
 	return err;
 }
@@ -1013,6 +1038,7 @@ static void *worker(void *arg)
 {
 	struct thread *t = arg;
 
+	t->fail_nth = fail_nth_open();
 	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
 		t->step = __atomic_fetch_add(&g.sh->steps, 1, __ATOMIC_RELAXED);
 		if (t->step >= g.max_steps || elapsed() >= g.seconds)
@@ -1020,6 +1046,8 @@ static void *worker(void *arg)
 		step(t);
 	}
 	__atomic_store_n(&g.stop, true, __ATOMIC_RELAXED);
+	if (t->fail_nth >= 0)
+		close(t->fail_nth);
 	return NULL;
 }
 
@@ -1148,6 +1176,36 @@ static void *run_process(void *unused)
 	g.group = -1;
 	close_untracked();
 	return NULL;
+}
+
+static unsigned long injected_total(void)
+{
+	unsigned long total = 0;
+	unsigned int op;
+
+	for (op = 0; op < NR_OPS; op++)
+		total += g.sh->injected[op];
+	return total;
+}
+
+static void print_injected(void)
+{
+	unsigned long total = 0;
+	char line[1024];
+	unsigned int op;
+	int len;
+
+	len = snprintf(line, sizeof(line), "# failures injected:");
+	for (op = 0; op < NR_OPS; op++) {
+		if (!g.sh->injected[op] || len >= (int)sizeof(line))
+			continue;
+		total += g.sh->injected[op];
+		len += snprintf(line + len, sizeof(line) - len, "%s %s %lu",
+				total == g.sh->injected[op] ? "" : ",",
+				op_names[op], g.sh->injected[op]);
+	}
+	if (g.sh->armed)
+		puts(line);
 }
 
 static void print_errnos(void)
@@ -1293,6 +1351,7 @@ int main(int argc, char **argv)
 	       g.sh->steps < g.max_steps ? g.sh->steps : g.max_steps,
 	       elapsed(), pid[VICTIM], killed_at);
 	print_errnos();
+	print_injected();
 	for (i = 1; i < NPROC; i++) {
 		bool ok = i == VICTIM ?
 			  WIFSIGNALED(status[i]) && WTERMSIG(status[i]) == SIGKILL :
@@ -1314,9 +1373,13 @@ int main(int argc, char **argv)
 		}
 	}
 	failed += ktap(4, signals_ok, "signals");
-	printf("# fuzz %s: seed %lu, %lu steps, %lu violations\n",
+	printf("# fuzz %s: seed %lu, %lu steps, %lu violations",
 	       g.type1 ? "type1" : "iommufd", g.seed,
 	       g.sh->steps < g.max_steps ? g.sh->steps : g.max_steps,
 	       g.sh->violations);
+	if (g.sh->armed)
+		printf(", %lu failures injected in %lu ioctls armed",
+		       injected_total(), g.sh->armed);
+	printf("\n");
 	return failed ? 1 : 0;
 }
