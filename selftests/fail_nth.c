@@ -37,6 +37,7 @@
 #include "lib/mock_utils.h"
 #include "lib/fail_nth.h"
 #include "lib/vfio_edu.h"
+#include "kmod/vfio_emu.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PG 4096UL
@@ -57,6 +58,7 @@ struct scenario {
 	void (*fn)(struct run *r);
 	bool v1;		/* VFIO_TYPE1_IOMMU instead of v2 */
 	bool edu;		/* needs the edu device */
+	bool emu;		/* needs vfio_emu.ko's device */
 };
 
 /* One run of a scenario */
@@ -93,6 +95,7 @@ static struct {
 	bool dirty;		/* mock domains track dirty pages */
 	char edu_bdf[32];
 	char group_path[PATH_MAX];
+	char emu_group_path[PATH_MAX];
 } g;
 
 /*
@@ -731,11 +734,11 @@ static int open_keep(struct run *r, const char *path, int *fd)
 	return keep_fd(r, *fd);
 }
 
-/* The edu's group and its VFIO device */
-static int open_group(struct run *r, int *group)
+/* A VFIO group, viable */
+static int open_group(struct run *r, const char *path, int *group)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	int err = open_keep(r, g.group_path, group);
+	int err = open_keep(r, path, group);
 
 	if (err)
 		return err;
@@ -744,9 +747,10 @@ static int open_group(struct run *r, int *group)
 	return status.flags & VFIO_GROUP_FLAGS_VIABLE ? 0 : EBUSY;
 }
 
-static int get_device(struct run *r, int group, int *device)
+static int get_device(struct run *r, int group, const char *name,
+		      int *device)
 {
-	*device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, g.edu_bdf);
+	*device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, name);
 	return keep_fd(r, *device);
 }
 
@@ -810,11 +814,12 @@ static void sc_vfio_container(struct run *r)
 	int cont = -1, group = -1, device = -1;
 
 	STEP("open /dev/vfio/vfio", open_keep(r, "/dev/vfio/vfio", &cont));
-	STEP("open group", open_group(r, &group));
+	STEP("open group", open_group(r, g.group_path, &group));
 	STEP("VFIO_GROUP_SET_CONTAINER",
 	     ioctl(group, VFIO_GROUP_SET_CONTAINER, &cont) ? errno : 0);
 	STEP("VFIO_SET_IOMMU", vfio_set_iommu(cont, r->sc->v1));
-	STEP("VFIO_GROUP_GET_DEVICE_FD", get_device(r, group, &device));
+	STEP("VFIO_GROUP_GET_DEVICE_FD",
+	     get_device(r, group, g.edu_bdf, &device));
 	STEP("VFIO_IOMMU_GET_INFO", vfio_get_info(cont));
 	STEP("VFIO_IOMMU_MAP_DMA", vfio_map(cont, g.buf, iova1, 16 * PG, 0));
 	STEP("VFIO_IOMMU_MAP_DMA",
@@ -853,6 +858,61 @@ static void sc_vfio_container(struct run *r)
 	     vfio_unmap(cont, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL));
 }
 
+/* VFIO_EMU_PIN of @npage pages from @iova, written */
+static int emu_pin(int device, __u64 iova, __u32 npage)
+{
+	struct vfio_emu_pin pin = { .iova = iova, .npage = npage, .write = 1 };
+
+	return ioctl(device, VFIO_EMU_PIN, &pin) < 0 ? errno : 0;
+}
+
+static int emu_rw(int device, __u64 iova, void *buf, __u64 len, bool write)
+{
+	struct vfio_emu_rw rw = {
+		.iova = iova,
+		.uaddr = (uintptr_t)buf,
+		.len = len,
+		.write = write,
+	};
+
+	return ioctl(device, VFIO_EMU_RW, &rw) < 0 ? errno : 0;
+}
+
+/*
+ * A type1 container of vfio_emu.ko's emulated device: its pin_pages, its
+ * dma_rw, and the dma_unmap that makes it unpin.  No IOMMU-backed group:
+ * nothing is pinned but what the device pins.
+ */
+static void sc_vfio_emu(struct run *r)
+{
+	int cont = -1, group = -1, device = -1;
+	__u64 iova = 1UL << 20;
+	__u8 data[2 * PG] = {};
+
+	STEP("open /dev/vfio/vfio", open_keep(r, "/dev/vfio/vfio", &cont));
+	STEP("open group", open_group(r, g.emu_group_path, &group));
+	STEP("VFIO_GROUP_SET_CONTAINER",
+	     ioctl(group, VFIO_GROUP_SET_CONTAINER, &cont) ? errno : 0);
+	STEP("VFIO_SET_IOMMU", vfio_set_iommu(cont, false));
+	STEP("VFIO_GROUP_GET_DEVICE_FD",
+	     get_device(r, group, "vfio_emu", &device));
+	STEP("VFIO_IOMMU_MAP_DMA", vfio_map(cont, g.buf, iova, 16 * PG, 0));
+	STEP("VFIO_IOMMU_DIRTY_PAGES start",
+	     vfio_dirty(cont, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0));
+	STEP("VFIO_EMU_PIN", emu_pin(device, iova, 4));
+	STEP("VFIO_EMU_RW write",
+	     emu_rw(device, iova + 8 * PG + 100, data, sizeof(data), true));
+	STEP("VFIO_EMU_RW", emu_rw(device, iova + 10, data, 100, false));
+	STEP("VFIO_IOMMU_DIRTY_PAGES bitmap",
+	     vfio_dirty(cont, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, iova,
+			16 * PG));
+	/* The device hears of it and unpins */
+	STEP("VFIO_IOMMU_UNMAP_DMA bitmap",
+	     vfio_unmap_bitmap(cont, iova, 16 * PG));
+	STEP("VFIO_IOMMU_DIRTY_PAGES stop",
+	     vfio_dirty(cont, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0));
+}
+
 static const struct scenario scenarios[] = {
 	{ .name = "ioas", .fn = sc_ioas },
 	{ .name = "mock_domain", .fn = sc_mock_domain },
@@ -862,6 +922,7 @@ static const struct scenario scenarios[] = {
 	{ .name = "vfio_container_v2", .fn = sc_vfio_container, .edu = true },
 	{ .name = "vfio_container_v1", .fn = sc_vfio_container, .v1 = true,
 	  .edu = true },
+	{ .name = "vfio_emu", .fn = sc_vfio_emu, .emu = true },
 };
 
 /* Contexts in the debugfs tree: every /dev/iommu file and container */
@@ -1205,6 +1266,22 @@ static bool find_edu(void)
 	return !access(g.group_path, R_OK | W_OK);
 }
 
+/* vfio_emu.ko's device and its group; false: not loaded */
+static bool find_emu(void)
+{
+	char link[PATH_MAX];
+	ssize_t n;
+
+	n = readlink("/sys/bus/platform/devices/vfio_emu/iommu_group", link,
+		     sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = 0;
+	snprintf(g.emu_group_path, sizeof(g.emu_group_path), "/dev/vfio/%s",
+		 basename(link));
+	return !access(g.emu_group_path, R_OK | W_OK);
+}
+
 /* Do mock domains track dirty pages on this kernel? */
 static bool mock_dirty_supported(void)
 {
@@ -1236,7 +1313,7 @@ static bool selected(const char *name, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	unsigned int i, n = 1, failed = 0;
-	bool edu;
+	bool edu, emu;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "v")) != -1) {
@@ -1270,13 +1347,12 @@ int main(int argc, char **argv)
 		memset(g.huge, 0xa5, HUGE_SIZE);
 	g.dirty = mock_dirty_supported();
 	edu = find_edu();
+	emu = find_emu();
 
 	printf("1..%zu\n", ARRAY_SIZE(scenarios) + 1);
-	printf("# mock dirty tracking: %s; hugetlb pages: %s; edu: %s\n",
+	printf("# mock dirty tracking: %s; hugetlb pages: %s; edu: %s; vfio_emu: %s\n",
 	       g.dirty ? "yes" : "no", g.huge ? "yes" : "no",
-	       edu ? g.edu_bdf : "none");
-	if (!access("/sys/module/vfio_iommu_type1", F_OK) && edu)
-		printf("# vfio_iommu_type1 is loaded: VFIO_SET_IOMMU may fall back to it\n");
+	       edu ? g.edu_bdf : "none", emu ? "yes" : "no");
 	failed += !check_control();
 	printf("%sok 1 control\n", failed ? "not " : "");
 	for (i = 0; i < ARRAY_SIZE(scenarios); i++) {
@@ -1293,7 +1369,13 @@ int main(int argc, char **argv)
 			       sc->name);
 			continue;
 		}
-		if (sc->edu && !access("/sys/module/vfio_iommu_type1", F_OK)) {
+		if (sc->emu && !emu) {
+			printf("ok %u %s # SKIP no vfio_emu device\n", n,
+			       sc->name);
+			continue;
+		}
+		if ((sc->edu || sc->emu) &&
+		    !access("/sys/module/vfio_iommu_type1", F_OK)) {
 			printf("not ok %u %s # vfio_iommu_type1 loaded\n", n,
 			       sc->name);
 			failed++;
