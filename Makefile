@@ -32,6 +32,7 @@ help:
 	@echo "make run           the demo: DPDK testpmd in a guest, on this module and on type1"
 	@echo "make check         build everything and run every test in QEMU guests"
 	@echo "                   (SUITES=\"a b\": only those of selftests/suites)"
+	@echo "make debug-kernel  build the debug kernel (KASAN, lockdep, kmemleak...) into its cache"
 	@echo "make bench         benchmarks against vfio_iommu_type1 in a guest: table and plot in build/bench/"
 	@echo "make style         checkpatch.pl --strict on the module's sources"
 	@echo "make sparse        build with sparse (C=2)"
@@ -59,6 +60,11 @@ setup:
 
 check: module test-module selftests
 	scripts/run-tests $(SUITES)
+
+# The debug kernel (scripts/debug-kernel.config), cached outside the clone
+# (DEBUG_KERNEL_CACHE)
+debug-kernel:
+	scripts/debug-kernel
 
 # DPDK's testpmd forwarding between two NICs through a container served by
 # this module and by vfio_iommu_type1, alternately, in one guest.
@@ -130,5 +136,6 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(TESTDIR)
 
-.PHONY: all help module test-module selftests setup check run bench style \
+.PHONY: all help module test-module selftests setup check debug-kernel \
+	run bench style \
 	sparse dkms-source dkms-install dkms-uninstall deb clean
