@@ -33,6 +33,7 @@ help:
 	@echo "make check         build everything and run every test in QEMU guests"
 	@echo "                   (SUITES=\"a b\": only those of selftests/suites)"
 	@echo "make debug-kernel  build the debug kernel (KASAN, lockdep, kmemleak...) into its cache"
+	@echo "make check-debug   the guest suites on the debug kernel, built first if not cached"
 	@echo "make bench         benchmarks against vfio_iommu_type1 in a guest: table and plot in build/bench/"
 	@echo "make style         checkpatch.pl --strict on the module's sources"
 	@echo "make sparse        build with sparse (C=2)"
@@ -62,9 +63,13 @@ check: module test-module selftests
 	scripts/run-tests $(SUITES)
 
 # The debug kernel (scripts/debug-kernel.config), cached outside the clone
-# (DEBUG_KERNEL_CACHE)
+# (DEBUG_KERNEL_CACHE), and the suites on it, the module built against it
+# in build/debug/tree/ (scripts/check-debug).
 debug-kernel:
 	scripts/debug-kernel
+
+check-debug:
+	scripts/check-debug $(SUITES)
 
 # DPDK's testpmd forwarding between two NICs through a container served by
 # this module and by vfio_iommu_type1, alternately, in one guest.
@@ -134,8 +139,8 @@ deb:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
-	rm -rf $(TESTDIR)
+	rm -rf $(TESTDIR) build/debug
 
 .PHONY: all help module test-module selftests setup check debug-kernel \
-	run bench style \
+	check-debug run bench style \
 	sparse dkms-source dkms-install dkms-uninstall deb clean
