@@ -32,6 +32,8 @@ help:
 	@echo "make run           the demo: DPDK testpmd in a guest, on this module and on type1"
 	@echo "make check         build everything and run every test in QEMU guests"
 	@echo "                   (SUITES=\"a b\": only those of selftests/suites)"
+	@echo "make debug-kernel  build the debug kernel (KASAN, lockdep, kmemleak...) into its cache"
+	@echo "make check-debug   the guest suites on the debug kernel, built first if not cached"
 	@echo "make bench         benchmarks against vfio_iommu_type1 in a guest: table and plot in build/bench/"
 	@echo "make style         checkpatch.pl --strict on the module's sources"
 	@echo "make sparse        build with sparse (C=2)"
@@ -67,6 +69,15 @@ selftests-kmod:
 
 check: module test-module selftests selftests-kmod
 	scripts/run-tests $(SUITES)
+
+# The debug kernel (scripts/debug-kernel.config), cached outside the clone
+# (DEBUG_KERNEL_CACHE), and the suites on it, the module built against it
+# in build/debug/tree/ (scripts/check-debug).
+debug-kernel:
+	scripts/debug-kernel
+
+check-debug:
+	scripts/check-debug $(SUITES)
 
 # DPDK's testpmd forwarding between two NICs through a container served by
 # this module and by vfio_iommu_type1, alternately, in one guest.
@@ -136,7 +147,8 @@ deb:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
-	rm -rf $(TESTDIR) $(EMUDIR)
+	rm -rf $(TESTDIR) $(EMUDIR) build/debug
 
-.PHONY: all help module test-module selftests selftests-kmod setup check run bench style \
+.PHONY: all help module test-module selftests selftests-kmod setup check \
+	debug-kernel check-debug run bench style \
 	sparse dkms-source dkms-install dkms-uninstall deb clean
