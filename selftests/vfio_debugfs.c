@@ -540,21 +540,23 @@ TEST(dev_iommu)
 
 /*
  * Read every file of the tree, and run tools/iommufd-stat every fourth
- * round, until told to stop on @stop; exit 0 when some files were read
- * whole, none failed but for vanishing (ENOENT at open, EIO at read after
+ * round, until told to stop on @stop; write a byte to @progress after each
+ * round that read a file whole; exit 0 when some files were read whole,
+ * none failed but for vanishing (ENOENT at open, EIO at read after
  * removal) and the tool always succeeded.
  */
-static void reader(int stop)
+static void reader(int stop, int progress)
 {
 	static const char * const files[] = {
 		TREE "/*/context", TREE "/*/ioas*/areas", TREE "/*/ioas*/pages",
 		TREE "/*/ioas*/domains",
 	};
-	unsigned long whole = 0, round;
+	unsigned long whole = 0, before, round;
 	char buf[4096];
 	size_t i, j;
 
 	for (round = 0; read(stop, buf, 1) < 0 && errno == EAGAIN; round++) {
+		before = whole;
 		if (!(round % 4) && system("tools/iommufd-stat >/dev/null"))
 			_exit(3);
 		for (i = 0; i != ARRAY_SIZE(files); i++) {
@@ -580,13 +582,31 @@ static void reader(int stop)
 			}
 			globfree(&g);
 		}
+		if (whole != before && write(progress, "r", 1) != 1)
+			_exit(4);
 	}
 	_exit(whole ? 0 : 2);
 }
 
+/* The rounds of reader() that read a file whole, reported so far */
+static int reader_rounds(int progress)
+{
+	static int rounds;
+	char buf[64];
+	ssize_t n;
+
+	while ((n = read(progress, buf, sizeof(buf))) > 0)
+		rounds += n;
+	return rounds;
+}
+
+/*
+ * The writer goes on for 5 s and until the reader has read the tree whole
+ * in 2 rounds (a slow debug kernel), but for half the test's time limit.
+ */
 TEST(readers_race)
 {
-	int pipefd[2], status, i, n, fd;
+	int pipefd[2], progress[2], status, i, n, fd;
 	struct timespec start, now;
 	__u32 ioas;
 	__u64 iova;
@@ -602,19 +622,24 @@ TEST(readers_race)
 	ASSERT_NE(MAP_FAILED, buf);
 	memset(buf, 1, 64 * 4096);
 	ASSERT_EQ(0, pipe2(pipefd, O_NONBLOCK));
+	ASSERT_EQ(0, pipe2(progress, O_NONBLOCK));
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
 		close(pipefd[1]);
-		reader(pipefd[0]);
+		close(progress[0]);
+		reader(pipefd[0], progress[1]);
 	}
 	close(pipefd[0]);
+	close(progress[1]);
 
 	/* Containers and /dev/iommu files made, filled, emptied, closed */
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (n = 0;; n++) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= 5)
+		if (now.tv_sec - start.tv_sec >= TEST_TIMEOUT_DEFAULT / 2 ||
+		    (now.tv_sec - start.tv_sec >= 5 &&
+		     reader_rounds(progress[0]) >= 2))
 			break;
 		memset(&edu, 0, sizeof(edu));
 		ASSERT_EQ(0, edu_open(&edu, VFIO_TYPE1v2_IOMMU));
@@ -644,8 +669,11 @@ TEST(readers_race)
 	}
 	close(pipefd[1]);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
-	TH_LOG("%d rounds", n);
+	TH_LOG("%d rounds, %d of the reader's", n,
+	       reader_rounds(progress[0]));
 	EXPECT_LT(0, n);
+	EXPECT_LE(2, reader_rounds(progress[0]));
+	close(progress[0]);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	munmap(buf, 64 * 4096);
