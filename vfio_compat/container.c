@@ -65,8 +65,8 @@ static void vfio_compat_end(struct vfio_compat_container *c,
 		iommufd_put_object(c->ictx, &ioas->obj);
 }
 
-/* IOMMU page sizes of the container: what every domain supports */
-static unsigned long vfio_compat_pgsize_bitmap(struct iommufd_ioas *ioas)
+/* IOMMU page sizes that every domain of @ioas supports */
+static unsigned long vfio_compat_ioas_pgsize_bitmap(struct iommufd_ioas *ioas)
 {
 	struct iommufd_hwpt_paging *hwpt;
 	unsigned long bitmap = ULONG_MAX;
@@ -83,17 +83,33 @@ static unsigned long vfio_compat_pgsize_bitmap(struct iommufd_ioas *ioas)
 	return bitmap;
 }
 
+/*
+ * IOMMU page sizes of the container: what every domain supports.  Groups
+ * attach to a private container only through it, under its lock, which
+ * keeps them in pgsize_bitmap; a view's IOAS may change behind its back.
+ */
+static unsigned long vfio_compat_pgsize_bitmap(struct vfio_compat_container *c,
+					       struct iommufd_ioas *ioas)
+{
+	lockdep_assert_held(&c->lock);
+	if (!c->view)
+		return c->pgsize_bitmap;
+	return vfio_compat_ioas_pgsize_bitmap(ioas);
+}
+
 /**
  * vfio_compat_pgsize() - the smallest IOMMU page size of a container
+ * @c: the container, its lock held
  * @ioas: the container's IOAS
  *
  * MAP_DMA and UNMAP_DMA align to it; a dirty bitmap's bit stands for one.
  *
  * Return: the size, at least PAGE_SIZE.
  */
-unsigned long vfio_compat_pgsize(struct iommufd_ioas *ioas)
+unsigned long vfio_compat_pgsize(struct vfio_compat_container *c,
+				 struct iommufd_ioas *ioas)
 {
-	return 1UL << __ffs(vfio_compat_pgsize_bitmap(ioas));
+	return 1UL << __ffs(vfio_compat_pgsize_bitmap(c, ioas));
 }
 
 static bool vfio_compat_has_domains(struct iommufd_ioas *ioas)
@@ -308,7 +324,7 @@ static int vfio_compat_get_info(struct vfio_compat_container *c,
 	if (rc)
 		return rc;
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
-	info.iova_pgsizes = vfio_compat_pgsize_bitmap(ioas);
+	info.iova_pgsizes = vfio_compat_pgsize_bitmap(c, ioas);
 	rc = vfio_compat_add_caps(c, ioas, info.iova_pgsizes, &caps);
 	vfio_compat_end(c, ioas);
 	if (rc)
@@ -437,7 +453,7 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 	rc = vfio_compat_begin(c, &ioas);
 	if (rc)
 		return rc;
-	pgsize = vfio_compat_pgsize(ioas);
+	pgsize = vfio_compat_pgsize(c, ioas);
 	if (!map.size || (map.size | map.iova | map.vaddr) & (pgsize - 1) ||
 	    map.iova + map.size - 1 < map.iova ||
 	    map.vaddr + map.size - 1 < map.vaddr) {
@@ -685,7 +701,7 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 		rc = -EBUSY;
 		goto out_end;
 	}
-	pgsize = vfio_compat_pgsize(ioas);
+	pgsize = vfio_compat_pgsize(c, ioas);
 	rc = -EINVAL;
 	if (unmap.iova & (pgsize - 1))
 		goto out_end;
@@ -843,6 +859,7 @@ struct vfio_compat_container *vfio_compat_container_open(unsigned long type)
 		goto err_ctx;
 	}
 	iommufd_object_finalize(c->ictx, &c->ioas->obj);
+	c->pgsize_bitmap = vfio_compat_ioas_pgsize_bitmap(c->ioas);
 	if (vfio_compat_disable_hugepages) {
 		rc = iopt_disable_large_pages(&c->ioas->iopt);
 		if (rc)
@@ -1000,6 +1017,8 @@ int vfio_compat_attach_group(struct vfio_compat_container *container,
 			rc = -EINVAL;
 		goto err_free;
 	}
+	container->pgsize_bitmap =
+		vfio_compat_ioas_pgsize_bitmap(container->ioas);
 	vfio_compat_add_group(container, cgroup);
 	mutex_unlock(&container->lock);
 	return 0;
@@ -1035,6 +1054,8 @@ void vfio_compat_detach_group(struct vfio_compat_container *container,
 	if (cgroup->idev) {
 		iommufd_device_detach(cgroup->idev);
 		iommufd_device_destroy(cgroup->idev);
+		container->pgsize_bitmap =
+			vfio_compat_ioas_pgsize_bitmap(container->ioas);
 	}
 	if (list_empty(&container->groups)) {
 		u64 unmapped;

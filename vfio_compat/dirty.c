@@ -248,7 +248,7 @@ static int vfio_compat_dirty_start(struct vfio_compat_container *c)
 	mutex_lock(&c->lock);
 	if (c->dirty_tracking)
 		goto out_unlock;
-	pgsize = vfio_compat_pgsize(c->ioas);
+	pgsize = vfio_compat_pgsize(c, c->ioas);
 	mutex_lock(&c->pin_lock);
 	for (node = interval_tree_iter_first(&c->dmas, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
@@ -292,7 +292,7 @@ static int vfio_compat_dirty_get(struct vfio_compat_container *c,
 	int rc = 0;
 
 	mutex_lock(&c->lock);
-	pgsize = vfio_compat_pgsize(c->ioas);
+	pgsize = vfio_compat_pgsize(c, c->ioas);
 	if (range->bitmap.pgsize != pgsize || range->iova & (pgsize - 1) ||
 	    !range->size || range->size & (pgsize - 1) || !c->dirty_tracking) {
 		rc = -EINVAL;

@@ -68,6 +68,9 @@ extern bool vfio_compat_disable_hugepages;
  * @nesting: VFIO_TYPE1_NESTING_IOMMU: v2 whose domains must nest
  * @dma_limit: how many mappings the IOAS may hold (dma_entry_limit when
  *	the container was made)
+ * @pgsize_bitmap: the IOMMU page sizes every domain of @ioas supports,
+ *	PAGE_SIZE and up; updated when a group attaches or detaches (under
+ *	@lock).  Not used in a view
  * @access: the in-kernel access of its emulated devices
  * @groups: struct vfio_compat_group attached
  * @devices_lock: protects @devices
@@ -91,6 +94,7 @@ struct vfio_compat_container {
 	bool v2;
 	bool nesting;
 	unsigned int dma_limit;
+	unsigned long pgsize_bitmap;
 	struct iommufd_access *access;
 	struct list_head groups;
 	struct mutex devices_lock; /* see above */
@@ -168,7 +172,8 @@ vfio_compat_group_domain(struct vfio_compat_container *container,
 			 struct iommu_group *group);
 struct vfio_compat_dma *vfio_compat_find_dma(struct vfio_compat_container *c,
 					     unsigned long iova);
-unsigned long vfio_compat_pgsize(struct iommufd_ioas *ioas);
+unsigned long vfio_compat_pgsize(struct vfio_compat_container *c,
+				 struct iommufd_ioas *ioas);
 
 struct vfio_compat_container *vfio_compat_view_alloc(struct iommufd_ctx *ictx);
 
