@@ -318,17 +318,29 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 	return 0;
 }
 
-/* Take a not yet live area out of its table and free it */
+/* Take an area that is not live out of its table and free it */
+static void iopt_remove_area(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	WARN_ON(area->pages || area->pinned);
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	iopt->nr_areas--;
+	kfree(area);
+}
+
+/* Take a not yet live area out of its table, if it went in, and free it */
 static void iopt_abort_area(struct iopt_area *area)
 {
-	WARN_ON(area->pages || area->pinned);
-	if (area->iopt) {
-		down_write(&area->iopt->iova_rwsem);
-		interval_tree_remove(&area->node, &area->iopt->area_itree);
-		area->iopt->nr_areas--;
-		up_write(&area->iopt->iova_rwsem);
+	struct io_pagetable *iopt = area->iopt;
+
+	if (!iopt) {
+		WARN_ON(area->pages || area->pinned);
+		kfree(area);
+		return;
 	}
-	kfree(area);
+	down_write(&iopt->iova_rwsem);
+	iopt_remove_area(iopt, area);
+	up_write(&iopt->iova_rwsem);
 }
 
 /**
@@ -732,11 +744,11 @@ again:
 		up_write(&iopt->iova_rwsem);
 
 		iopt_area_unfill_domains(area, pages);
-		iopt_abort_area(area);
 		iopt_put_pages(pages);
 		unmapped_bytes += area_last - area_first + 1;
 
 		down_write(&iopt->iova_rwsem);
+		iopt_remove_area(iopt, area);
 		if (area_last >= last)
 			break;
 		start = area_last + 1;
