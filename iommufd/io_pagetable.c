@@ -312,7 +312,6 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 	area->pin.node.last = last_byte / PAGE_SIZE;
 	if (WARN_ON(area->pin.node.last >= pages->npages))
 		return -EOVERFLOW;
-	area->iopt = iopt;
 	interval_tree_insert(&area->node, &iopt->area_itree);
 	iopt->nr_areas++;
 	return 0;
@@ -328,32 +327,38 @@ static void iopt_remove_area(struct io_pagetable *iopt, struct iopt_area *area)
 	kfree(area);
 }
 
-/* Take a not yet live area out of its table, if it went in, and free it */
-static void iopt_abort_area(struct iopt_area *area)
+/*
+ * Take the not yet live areas of a list that failed to map out of the
+ * table, those that went in, and free them.
+ */
+static void iopt_abort_areas(struct io_pagetable *iopt,
+			     struct list_head *pages_list)
 {
-	struct io_pagetable *iopt = area->iopt;
+	struct iopt_pages_list *elm;
 
-	if (!iopt) {
-		WARN_ON(area->pages || area->pinned);
-		kfree(area);
-		return;
-	}
 	down_write(&iopt->iova_rwsem);
-	iopt_remove_area(iopt, area);
+	list_for_each_entry(elm, pages_list, next) {
+		if (!elm->area)
+			continue;
+		if (RB_EMPTY_NODE(&elm->area->node.rb))
+			kfree(elm->area);
+		else
+			iopt_remove_area(iopt, elm->area);
+		elm->area = NULL;
+	}
 	up_write(&iopt->iova_rwsem);
 }
 
 /**
  * iopt_free_pages_list() - drop a list made by iopt_get_pages()
- * @pages_list: the list; areas still in it are aborted
+ * @pages_list: the list
  */
 void iopt_free_pages_list(struct list_head *pages_list)
 {
 	struct iopt_pages_list *elm, *tmp;
 
 	list_for_each_entry_safe(elm, tmp, pages_list, next) {
-		if (elm->area)
-			iopt_abort_area(elm->area);
+		WARN_ON(elm->area);
 		if (elm->pages)
 			iopt_put_pages(elm->pages);
 		list_del(&elm->next);
@@ -374,15 +379,16 @@ static int iopt_map_run(struct iommu_domain *domain, unsigned long iova,
  * contiguous pages go to iommu_map() whole so that large IOMMU pages can be
  * used, unless the table disables them.
  */
-static int iopt_area_map_domain(struct iopt_area *area,
+static int iopt_area_map_domain(struct io_pagetable *iopt,
+				struct iopt_area *area,
 				struct iopt_pages *pages,
 				struct iommu_domain *domain)
 {
 	unsigned long byte = iopt_area_start_byte(area, iopt_area_iova(area));
 	unsigned long last = iopt_area_last_iova(area);
 	unsigned long iova = iopt_area_iova(area);
-	unsigned long max_run = area->iopt->disable_large_pages ? PAGE_SIZE :
-							       ULONG_MAX;
+	unsigned long max_run = iopt->disable_large_pages ? PAGE_SIZE :
+							  ULONG_MAX;
 	unsigned long run_iova = iova, run_len = 0;
 	unsigned long pfns[64], npfns = 0, next = 0;
 	phys_addr_t run_phys = 0;
@@ -448,10 +454,10 @@ static void iopt_area_unmap_domain(struct iopt_area *area,
 }
 
 /* Pin the area's pages and map them into every domain of its table */
-static int iopt_area_fill_domains(struct iopt_area *area,
+static int iopt_area_fill_domains(struct io_pagetable *iopt,
+				  struct iopt_area *area,
 				  struct iopt_pages *pages)
 {
-	struct io_pagetable *iopt = area->iopt;
 	struct iommu_domain *domain, *undo;
 	unsigned long index, undo_index;
 	int rc;
@@ -465,7 +471,7 @@ static int iopt_area_fill_domains(struct iopt_area *area,
 		return rc;
 	area->pinned = true;
 	xa_for_each(&iopt->domains, index, domain) {
-		rc = iopt_area_map_domain(area, pages, domain);
+		rc = iopt_area_map_domain(iopt, area, pages, domain);
 		if (rc)
 			goto err_unmap;
 	}
@@ -483,10 +489,10 @@ err_unmap:
 }
 
 /* Unmap the area from every domain of its table, then unpin its pages */
-static void iopt_area_unfill_domains(struct iopt_area *area,
+static void iopt_area_unfill_domains(struct io_pagetable *iopt,
+				     struct iopt_area *area,
 				     struct iopt_pages *pages)
 {
-	struct io_pagetable *iopt = area->iopt;
 	struct iommu_domain *domain;
 	unsigned long index;
 
@@ -514,6 +520,8 @@ static int iopt_alloc_area_pages(struct io_pagetable *iopt,
 						       GFP_KERNEL_ACCOUNT));
 		if (!elm->area)
 			return -ENOMEM;
+		/* Not in the table yet */
+		RB_CLEAR_NODE(&elm->area->node.rb);
 	}
 
 	down_write(&iopt->iova_rwsem);
@@ -555,7 +563,8 @@ out_unlock:
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
  * @flags: IOPT_ALLOC_IOVA to choose the IOVA
  *
- * Return: 0 or a negative errno; on failure the caller frees the list.
+ * Return: 0 or a negative errno; on failure the list is as it was given,
+ * for the caller to free.
  */
 int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,
 		   unsigned long length, unsigned long *dst_iova,
@@ -567,11 +576,11 @@ int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,
 	rc = iopt_alloc_area_pages(iopt, pages_list, length, dst_iova,
 				   iommu_prot, flags);
 	if (rc)
-		return rc;
+		goto err_abort;
 
 	down_read(&iopt->domains_rwsem);
 	list_for_each_entry(elm, pages_list, next) {
-		rc = iopt_area_fill_domains(elm->area, elm->pages);
+		rc = iopt_area_fill_domains(iopt, elm->area, elm->pages);
 		if (rc)
 			goto err_unfill;
 	}
@@ -590,9 +599,11 @@ err_unfill:
 	list_for_each_entry(undo, pages_list, next) {
 		if (undo == elm)
 			break;
-		iopt_area_unfill_domains(undo->area, undo->pages);
+		iopt_area_unfill_domains(iopt, undo->area, undo->pages);
 	}
 	up_read(&iopt->domains_rwsem);
+err_abort:
+	iopt_abort_areas(iopt, pages_list);
 	return rc;
 }
 
@@ -633,12 +644,8 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 	list_add(&elm.next, &pages_list);
 
 	rc = iopt_map_pages(iopt, &pages_list, length, iova, iommu_prot, flags);
-	if (rc) {
-		if (elm.area)
-			iopt_abort_area(elm.area);
-		if (elm.pages)
-			iopt_put_pages(elm.pages);
-	}
+	if (rc)
+		iopt_put_pages(elm.pages);
 	return rc;
 }
 
@@ -743,7 +750,7 @@ again:
 		area->pages = NULL;
 		up_write(&iopt->iova_rwsem);
 
-		iopt_area_unfill_domains(area, pages);
+		iopt_area_unfill_domains(iopt, area, pages);
 		iopt_put_pages(pages);
 		unmapped_bytes += area_last - area_first + 1;
 
@@ -1036,7 +1043,7 @@ static int iopt_fill_domain(struct io_pagetable *iopt,
 	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
 		if (!area->pages)
 			continue;
-		rc = iopt_area_map_domain(area, area->pages, domain);
+		rc = iopt_area_map_domain(iopt, area, area->pages, domain);
 		if (rc)
 			goto err_unmap;
 	}

@@ -67,17 +67,17 @@ struct iopt_pages_user {
  * struct iopt_pages - user memory, pinned on demand and shared
  * @kref: one reference per area or copy in flight that uses it, and per
  *	debugfs reader listing it
+ * @writable: pinned for writing; areas of it may map IOMMU_WRITE
+ * @account_mode: where pins are charged
+ * @lock_cap: the mapping task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check
+ * @pfnmap: the range is a VM_PFNMAP mapping, such as a device BAR: its
+ *	PFNs are looked up, never pinned nor charged, and have no struct page
  * @id: a number naming it in debugfs, unique while the module is loaded
  * @mutex: protects @users_itree, @pinned_pfns, @npinned, @uptr and the
  *	owner (@lock_cap, @source_mm, @source_task, @source_user)
  * @uptr: the first page's user address (page aligned)
  * @npages: the range's size in pages
  * @npinned: pages charged now: those pinned, less reserved ones
- * @writable: pinned for writing; areas of it may map IOMMU_WRITE
- * @account_mode: where pins are charged
- * @lock_cap: the mapping task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check
- * @pfnmap: the range is a VM_PFNMAP mapping, such as a device BAR: its
- *	PFNs are looked up, never pinned nor charged, and have no struct page
  * @source_mm: the address space @uptr belongs to
  * @source_task: the task that mapped it (its RLIMIT_MEMLOCK applies)
  * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
@@ -86,15 +86,15 @@ struct iopt_pages_user {
  */
 struct iopt_pages {
 	struct kref kref;
+	bool writable;
+	u8 account_mode;
+	bool lock_cap;
+	bool pfnmap;
 	unsigned long id;
 	struct mutex mutex; /* see above */
 	void __user *uptr;
 	unsigned long npages;
 	unsigned long npinned;
-	bool writable;
-	u8 account_mode;
-	bool lock_cap;
-	bool pfnmap;
 	struct mm_struct *source_mm;
 	struct task_struct *source_task;
 	struct user_struct *source_user;
@@ -132,7 +132,6 @@ unsigned long iopt_pages_read_pfns(struct iopt_pages *pages,
  * @node: the IOVA range [start, last], in io_pagetable::area_itree
  * @pin: the area's page indexes in @pages; a user of @pages while the
  *	io_pagetable has domains (@pinned)
- * @iopt: the io_pagetable
  * @pages: the memory mapped; NULL while the area is being created or
  *	destroyed
  * @page_offset: the byte offset of the first IOVA in its page
@@ -144,7 +143,6 @@ unsigned long iopt_pages_read_pfns(struct iopt_pages *pages,
 struct iopt_area {
 	struct interval_tree_node node;
 	struct iopt_pages_user pin;
-	struct io_pagetable *iopt;
 	struct iopt_pages *pages;
 	unsigned int page_offset;
 	int iommu_prot;
