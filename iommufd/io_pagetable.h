@@ -138,6 +138,8 @@ unsigned long iopt_pages_read_pfns(struct iopt_pages *pages,
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
  * @pinned: @pin is a user of @pages
  * @prevent_access: an unmap is waiting for in-kernel accesses to go
+ * @owner_flags: for the VFIO container that owns the io_pagetable
+ *	(vfio_compat), under its lock; the engine leaves them alone
  * @num_accesses: in-kernel access pins inside this area
  */
 struct iopt_area {
@@ -148,6 +150,7 @@ struct iopt_area {
 	int iommu_prot;
 	bool pinned;
 	bool prevent_access;
+	u8 owner_flags;
 	atomic_t num_accesses;
 };
 
