@@ -703,12 +703,48 @@ err_free:
 }
 
 /*
- * Unmap every area inside [start, last].  An area crossing either end
- * makes it fail with -ENOENT, a busy one with -EBUSY; what was unmapped
- * before stays unmapped and is counted in *unmapped.
+ * -ENOENT when an area crosses the first or the last IOVA of a range.
+ * @first is the range's first area (the one over @start if there is one).
  */
-static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
-				 unsigned long last, unsigned long *unmapped)
+static int iopt_check_ends(struct io_pagetable *iopt, struct iopt_area *first,
+			   unsigned long start, unsigned long last)
+{
+	struct iopt_area *area = first;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (!area)
+		return 0;
+	if (iopt_area_iova(area) < start)
+		return -ENOENT;
+	/* Perhaps also the one over @last */
+	if (iopt_area_last_iova(area) < last)
+		area = iopt_area_iter_first(iopt, last, last);
+	if (area && iopt_area_last_iova(area) > last)
+		return -ENOENT;
+	return 0;
+}
+
+/**
+ * iopt_unmap_range() - unmap the areas of an IOVA range
+ * @iopt: the table
+ * @start: the range's first IOVA
+ * @last: its last IOVA
+ * @flags: IOPT_UNMAP_* for the areas that cross the range's ends
+ * @unmapped: if not NULL, receives the bytes unmapped
+ *
+ * Every area inside the range is unmapped, each found, emptied and taken
+ * out of the table under one write hold of iova_rwsem (dropped while its
+ * domains are emptied and its pages unpinned).  Without flags an area
+ * crossing either end makes the call fail with -ENOENT when the walk
+ * reaches it; what was unmapped before stays unmapped and is counted.
+ *
+ * Return: 0, also when nothing was mapped there; -ENOENT for an area
+ * crossing an end, -EBUSY for an area being changed, or another errno.
+ */
+int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+		     unsigned long last, unsigned int flags,
+		     unsigned long *unmapped)
 {
 	unsigned long unmapped_bytes = 0;
 	unsigned int tries = 0;
@@ -718,16 +754,27 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 again:
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	while ((area = iopt_area_iter_first(iopt, start, last))) {
+	area = iopt_area_iter_first(iopt, start, last);
+	if (flags & IOPT_UNMAP_CHECK_ENDS) {
+		rc = iopt_check_ends(iopt, area, start, last);
+		if (rc)
+			goto out_unlock;
+		/* Nothing is unmapped yet: a retry need not check again */
+		flags &= ~IOPT_UNMAP_CHECK_ENDS;
+	}
+	while (area) {
 		unsigned long area_first = iopt_area_iova(area);
 		unsigned long area_last = iopt_area_last_iova(area);
 		struct iopt_pages *pages;
 
+		if ((flags & IOPT_UNMAP_V1) && area_first < start)
+			break;
 		if (!area->pages) {
 			rc = -EBUSY;
 			break;
 		}
-		if (area_first < start || area_last > last) {
+		if (area_first < start ||
+		    (area_last > last && !(flags & IOPT_UNMAP_V1))) {
 			rc = -ENOENT;
 			break;
 		}
@@ -759,14 +806,14 @@ again:
 		if (area_last >= last)
 			break;
 		start = area_last + 1;
+		area = iopt_area_iter_first(iopt, start, last);
 	}
+out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
 out:
 	if (unmapped)
 		*unmapped = unmapped_bytes;
-	if (!rc && !unmapped_bytes)
-		rc = -ENOENT;
 	return rc;
 }
 
@@ -785,13 +832,19 @@ out:
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)
 {
-	unsigned long last;
+	unsigned long last, done;
+	int rc;
 
 	if (!length)
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
-	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+	rc = iopt_unmap_range(iopt, iova, last, 0, &done);
+	if (unmapped)
+		*unmapped = done;
+	if (!rc && !done)
+		rc = -ENOENT;
+	return rc;
 }
 
 /**
@@ -803,9 +856,7 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
  */
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 {
-	int rc = iopt_unmap_iova_range(iopt, 0, ULONG_MAX, unmapped);
-
-	return rc == -ENOENT ? 0 : rc;
+	return iopt_unmap_range(iopt, 0, ULONG_MAX, 0, unmapped);
 }
 
 /**

@@ -259,6 +259,21 @@ int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,
 		   unsigned long length, unsigned long *dst_iova,
 		   int iommu_prot, unsigned int flags);
 void iopt_free_pages_list(struct list_head *pages_list);
+/* Flags of iopt_unmap_range(): the areas that cross the range's ends */
+enum {
+	/* Fail with -ENOENT before unmapping anything */
+	IOPT_UNMAP_CHECK_ENDS = 1 << 0,
+	/*
+	 * As VFIO type1 v1 does: an area that crosses the last IOVA is
+	 * unmapped whole; one that crosses the first ends the walk, with
+	 * nothing unmapped and no error
+	 */
+	IOPT_UNMAP_V1 = 1 << 1,
+};
+
+int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+		     unsigned long last, unsigned int flags,
+		     unsigned long *unmapped);
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);

@@ -573,13 +573,16 @@ struct vfio_compat_unmap_bitmap {
 };
 
 /*
- * Unmap [iova, last] with type1's rules, reporting dirty pages into
- * @bitmap if given; count the bytes unmapped.  The mappings to remove are
- * looked up one at a time, each is unmapped whole.
+ * Unmap [iova, last] with type1's rules, after checking that no mapping
+ * crosses its ends if @check_ends (v2), reporting dirty pages into @bitmap
+ * if given; count the bytes unmapped.  When nothing is kept per mapping
+ * (no dirty bitmap, no invalid vaddr) the engine does it in one call.
+ * Otherwise the mappings to remove are looked up one at a time, each is
+ * unmapped whole.
  */
 static int vfio_compat_do_unmap(struct vfio_compat_container *c,
 				struct iommufd_ioas *ioas, unsigned long iova,
-				unsigned long last,
+				unsigned long last, bool check_ends,
 				struct vfio_compat_unmap_bitmap *bitmap,
 				u64 *unmapped)
 {
@@ -587,7 +590,26 @@ static int vfio_compat_do_unmap(struct vfio_compat_container *c,
 	struct iopt_area *area;
 	int rc = 0;
 
+	lockdep_assert_held(&c->lock);
 	*unmapped = 0;
+	if (!bitmap && !c->dirty_tracking && !c->vaddr_invalid_count) {
+		unsigned int flags = c->v2 ? 0 : IOPT_UNMAP_V1;
+		unsigned long done = 0;
+
+		if (check_ends)
+			flags |= IOPT_UNMAP_CHECK_ENDS;
+		rc = iopt_unmap_range(iopt, iova, last, flags, &done);
+		/* A v2 range cutting a mapping: -EINVAL, in a view -ENOENT */
+		if (rc == -ENOENT && !c->view)
+			rc = -EINVAL;
+		*unmapped = done;
+		return rc;
+	}
+	if (check_ends) {
+		rc = vfio_compat_check_cut(c, ioas, iova, last);
+		if (rc)
+			return rc;
+	}
 	while (true) {
 		unsigned long start, length, done;
 		struct vfio_compat_dma *dma = NULL;
@@ -651,7 +673,7 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 	struct vfio_compat_unmap_bitmap report = {};
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct vfio_bitmap bitmap = {};
-	bool unmap_all, get_bitmap;
+	bool unmap_all, get_bitmap, check_ends, ends_at_top;
 	unsigned long minsz, pgsize, last;
 	struct iommufd_ioas *ioas;
 	u64 unmapped = 0;
@@ -707,13 +729,17 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 	/* Dirty pages are reported in the smallest IOMMU page size only */
 	if (get_bitmap && (!c->dirty_tracking || bitmap.pgsize != pgsize))
 		goto out_end;
-	if (c->v2 && !unmap_all) {
+	/* v2 refuses to cut a mapping; do_unmap() checks for itself */
+	check_ends = c->v2 && !unmap_all;
+	ends_at_top = !unmap_all && !(unmap.iova + unmap.size);
+	if (check_ends &&
+	    (ends_at_top || (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR))) {
 		rc = vfio_compat_check_cut(c, ioas, unmap.iova, last);
 		if (rc)
 			goto out_end;
 	}
 	/* Type1 unmaps nothing in a range that ends at 2^64, and says so */
-	if (!unmap_all && !(unmap.iova + unmap.size)) {
+	if (ends_at_top) {
 		rc = 0;
 		goto out_end;
 	}
@@ -725,7 +751,7 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 		report.ubitmap = bitmap.data;
 		report.base = unmap.iova;
 		report.pgsize = pgsize;
-		rc = vfio_compat_do_unmap(c, ioas, unmap.iova, last,
+		rc = vfio_compat_do_unmap(c, ioas, unmap.iova, last, check_ends,
 					  get_bitmap ? &report : NULL,
 					  &unmapped);
 	}
@@ -1042,7 +1068,7 @@ void vfio_compat_detach_group(struct vfio_compat_container *container,
 		u64 unmapped;
 
 		vfio_compat_do_unmap(container, container->ioas, 0, ULONG_MAX,
-				     NULL, &unmapped);
+				     false, NULL, &unmapped);
 	}
 	if (!cgroup->pinned_scope) {
 		mutex_lock(&container->pin_lock);
