@@ -385,7 +385,8 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 	lockdep_assert_held(&pages->mutex);
 
 	iopt_pages_split_run(pages, start);
-	if (last != ULONG_MAX)
+	/* No entry lies beyond the last page */
+	if (last + 1 < pages->npages)
 		iopt_pages_split_run(pages, last + 1);
 	do {
 		nr = 0;
@@ -636,6 +637,14 @@ static void __iopt_pages_remove_user(struct iopt_pages *pages,
 
 	lockdep_assert_held(&pages->mutex);
 
+	/* The only user (an area mapping pages of its own): no tree walk */
+	if (pages->users_itree.rb_root.rb_node == &user->node.rb &&
+	    !user->node.rb.rb_left && !user->node.rb.rb_right) {
+		pages->users_itree = RB_ROOT_CACHED;
+		iopt_pages_unpin_range(pages, user->node.start,
+				       user->node.last);
+		return;
+	}
 	interval_tree_remove(&user->node, &pages->users_itree);
 	for (more = iopt_hole_first(&hole, &pages->users_itree,
 				    user->node.start, user->node.last);
