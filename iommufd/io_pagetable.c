@@ -703,6 +703,12 @@ err_free:
 }
 
 /*
+ * The largest area unmapped without dropping iova_rwsem: emptying it from
+ * the domains and unpinning it then costs more than taking the lock again.
+ */
+#define IOPT_UNMAP_HOLD_MAX (64 * PAGE_SIZE)
+
+/*
  * -ENOENT when an area crosses the first or the last IOVA of a range.
  * @first is the range's first area (the one over @start if there is one).
  */
@@ -734,10 +740,11 @@ static int iopt_check_ends(struct io_pagetable *iopt, struct iopt_area *first,
  * @unmapped: if not NULL, receives the bytes unmapped
  *
  * Every area inside the range is unmapped, each found, emptied and taken
- * out of the table under one write hold of iova_rwsem (dropped while its
- * domains are emptied and its pages unpinned).  Without flags an area
- * crossing either end makes the call fail with -ENOENT when the walk
- * reaches it; what was unmapped before stays unmapped and is counted.
+ * out of the table under one write hold of iova_rwsem (dropped while the
+ * domains are emptied of a large area and its pages unpinned).  Without
+ * flags an area crossing either end makes the call fail with -ENOENT when
+ * the walk reaches it; what was unmapped before stays unmapped and is
+ * counted.
  *
  * Return: 0, also when nothing was mapped there; -ENOENT for an area
  * crossing an end, -EBUSY for an area being changed, or another errno.
@@ -766,6 +773,7 @@ again:
 		unsigned long area_first = iopt_area_iova(area);
 		unsigned long area_last = iopt_area_last_iova(area);
 		struct iopt_pages *pages;
+		bool hold;
 
 		if ((flags & IOPT_UNMAP_V1) && area_first < start)
 			break;
@@ -793,15 +801,22 @@ again:
 			goto again;
 		}
 
+		/*
+		 * A large area is emptied with iova_rwsem dropped, and is busy
+		 * to everybody else meanwhile; a small one under it.
+		 */
+		hold = area_last - area_first < IOPT_UNMAP_HOLD_MAX;
 		pages = area->pages;
 		area->pages = NULL;
-		up_write(&iopt->iova_rwsem);
+		if (!hold)
+			up_write(&iopt->iova_rwsem);
 
 		iopt_area_unfill_domains(iopt, area, pages);
 		iopt_put_pages(pages);
 		unmapped_bytes += area_last - area_first + 1;
 
-		down_write(&iopt->iova_rwsem);
+		if (!hold)
+			down_write(&iopt->iova_rwsem);
 		iopt_remove_area(iopt, area);
 		if (area_last >= last)
 			break;
