@@ -113,7 +113,6 @@ void iopt_init_table(struct io_pagetable *iopt)
 {
 	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->iova_rwsem);
-	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
@@ -138,7 +137,8 @@ static void iopt_free_itree(struct rb_root_cached *itree, size_t offset)
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
-	WARN_ON(!xa_empty(&iopt->domains));
+	WARN_ON(iopt->nr_domains);
+	kfree(iopt->domains);
 	WARN_ON(!xa_empty(&iopt->accesses));
 	iopt_free_itree(&iopt->reserved_itree,
 			offsetof(struct iopt_reserved, node));
@@ -148,7 +148,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 
 static bool iopt_has_domains(struct io_pagetable *iopt)
 {
-	return !xa_empty(&iopt->domains);
+	return iopt->nr_domains != 0;
 }
 
 /*
@@ -458,8 +458,7 @@ static int iopt_area_fill_domains(struct io_pagetable *iopt,
 				  struct iopt_area *area,
 				  struct iopt_pages *pages)
 {
-	struct iommu_domain *domain, *undo;
-	unsigned long index, undo_index;
+	unsigned int i, undo;
 	int rc;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
@@ -470,19 +469,16 @@ static int iopt_area_fill_domains(struct io_pagetable *iopt,
 	if (rc)
 		return rc;
 	area->pinned = true;
-	xa_for_each(&iopt->domains, index, domain) {
-		rc = iopt_area_map_domain(iopt, area, pages, domain);
+	for (i = 0; i != iopt->nr_domains; i++) {
+		rc = iopt_area_map_domain(iopt, area, pages, iopt->domains[i]);
 		if (rc)
 			goto err_unmap;
 	}
 	return 0;
 
 err_unmap:
-	xa_for_each(&iopt->domains, undo_index, undo) {
-		if (undo_index == index)
-			break;
-		iopt_area_unmap_domain(area, undo);
-	}
+	for (undo = 0; undo != i; undo++)
+		iopt_area_unmap_domain(area, iopt->domains[undo]);
 	iopt_pages_remove_user(pages, &area->pin);
 	area->pinned = false;
 	return rc;
@@ -493,15 +489,14 @@ static void iopt_area_unfill_domains(struct io_pagetable *iopt,
 				     struct iopt_area *area,
 				     struct iopt_pages *pages)
 {
-	struct iommu_domain *domain;
-	unsigned long index;
+	unsigned int i;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
 
 	if (!area->pinned)
 		return;
-	xa_for_each(&iopt->domains, index, domain)
-		iopt_area_unmap_domain(area, domain);
+	for (i = 0; i != iopt->nr_domains; i++)
+		iopt_area_unmap_domain(area, iopt->domains[i]);
 	iopt_pages_remove_user(pages, &area->pin);
 	area->pinned = false;
 }
@@ -999,15 +994,16 @@ static unsigned long iopt_needed_alignment(struct io_pagetable *iopt,
 					   struct iommu_domain *extra)
 {
 	unsigned long alignment = iopt->disable_large_pages ? PAGE_SIZE : 1;
-	struct iommu_domain *domain;
 	struct iommufd_access *access;
 	unsigned long index;
+	unsigned int i;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	xa_for_each(&iopt->domains, index, domain)
-		alignment = max(alignment, 1UL << __ffs(domain->pgsize_bitmap));
+	for (i = 0; i != iopt->nr_domains; i++)
+		alignment = max(alignment,
+				1UL << __ffs(iopt->domains[i]->pgsize_bitmap));
 	if (extra)
 		alignment = max(alignment, 1UL << __ffs(extra->pgsize_bitmap));
 	xa_for_each(&iopt->accesses, index, access)
@@ -1141,8 +1137,8 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 {
 	const struct iommu_domain_geometry *geometry = &domain->geometry;
 	bool first = !iopt_has_domains(iopt);
+	struct iommu_domain **domains;
 	unsigned long alignment;
-	u32 id;
 	int rc;
 
 	/* A domain its driver has not finished setting up maps nothing */
@@ -1169,10 +1165,16 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		if (rc)
 			goto err_reserved;
 	}
-	rc = IOMMUFD_FAIL(-ENOMEM, xa_alloc(&iopt->domains, &id, domain,
-					    xa_limit_32b, GFP_KERNEL_ACCOUNT));
-	if (rc)
+	domains = IOMMUFD_FAIL(NULL, krealloc_array(iopt->domains,
+						    iopt->nr_domains + 1,
+						    sizeof(*domains),
+						    GFP_KERNEL_ACCOUNT));
+	if (!domains) {
+		rc = -ENOMEM;
 		goto err_reserved;
+	}
+	iopt->domains = domains;
+	iopt->domains[iopt->nr_domains++] = domain;
 	if (first) {
 		rc = iopt_pin_all_areas(iopt);
 		if (rc)
@@ -1188,7 +1190,7 @@ err_unpin:
 	if (first)
 		iopt_unpin_all_areas(iopt);
 err_erase:
-	xa_erase(&iopt->domains, id);
+	iopt->nr_domains--;
 err_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
@@ -1208,18 +1210,17 @@ out_unlock:
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain)
 {
-	struct iommu_domain *found;
 	struct iopt_area *area;
-	unsigned long index;
+	unsigned int i;
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	xa_for_each(&iopt->domains, index, found)
-		if (found == domain)
+	for (i = 0; i != iopt->nr_domains; i++)
+		if (iopt->domains[i] == domain)
 			break;
-	if (WARN_ON(found != domain))
+	if (WARN_ON(i == iopt->nr_domains))
 		goto out_unlock;
-	xa_erase(&iopt->domains, index);
+	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
 
 	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {

@@ -180,8 +180,9 @@ static inline unsigned long iopt_area_start_byte(struct iopt_area *area,
 /**
  * struct io_pagetable - the IOVA space of an IOAS
  * @domains_rwsem: see the lock order above
- * @domains: attached iommu_domains, by an id of this table
- * @next_domain_id: the id the next attached domain gets
+ * @domains: the @nr_domains attached iommu_domains, in no order: an
+ *	array, walked by every map and unmap
+ * @nr_domains: how many domains are attached
  * @iova_rwsem: see the lock order above
  * @area_itree: struct iopt_area by IOVA
  * @nr_areas: how many areas @area_itree holds, busy ones included
@@ -194,8 +195,8 @@ static inline unsigned long iopt_area_start_byte(struct iopt_area *area,
  */
 struct io_pagetable {
 	struct rw_semaphore domains_rwsem;
-	struct xarray domains;
-	u32 next_domain_id;
+	struct iommu_domain **domains;
+	unsigned int nr_domains;
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached area_itree;
 	unsigned long nr_areas;
