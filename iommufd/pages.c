@@ -365,13 +365,14 @@ static void iopt_pages_split_run(struct iopt_pages *pages,
 }
 
 /*
- * Unpin and uncharge the pinned pages of [start, last]: one walk of the
- * xarray, physically contiguous runs of pages collected a batch at a time
- * and unpinned outside the RCU read side; then one erase of the range
- * (whole nodes at a time where aligned).
+ * Unpin the pinned pages of [start, last]: one walk of the xarray,
+ * physically contiguous runs of pages collected a batch at a time and
+ * unpinned outside the RCU read side; then one erase of the range (whole
+ * nodes at a time where aligned).  Returns how many pages to uncharge.
  */
-static void iopt_pages_unpin_range(struct iopt_pages *pages,
-				   unsigned long start, unsigned long last)
+static unsigned long iopt_pages_unpin_runs(struct iopt_pages *pages,
+					   unsigned long start,
+					   unsigned long last)
 {
 	XA_STATE(xas, &pages->pinned_pfns, start);
 	struct {
@@ -382,12 +383,6 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 	unsigned int nr, i;
 	void *entry;
 
-	lockdep_assert_held(&pages->mutex);
-
-	iopt_pages_split_run(pages, start);
-	/* No entry lies beyond the last page */
-	if (last + 1 < pages->npages)
-		iopt_pages_split_run(pages, last + 1);
 	do {
 		nr = 0;
 		rcu_read_lock();
@@ -426,6 +421,53 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 		cond_resched();
 	} while (nr == ARRAY_SIZE(runs));
 	xa_store_range(&pages->pinned_pfns, start, last, NULL, GFP_KERNEL);
+	return total;
+}
+
+/*
+ * Unpin the pinned page @index, which has an entry of its own: load and
+ * erase it, without the walk above, its pause and its batch (whose 512
+ * bytes are zeroed on every call, with the kernel's initialization of
+ * stack variables).  Returns how many pages to uncharge.
+ */
+static unsigned long iopt_pages_unpin_page(struct iopt_pages *pages,
+					   unsigned long index)
+{
+	XA_STATE(xas, &pages->pinned_pfns, index);
+	struct page *page;
+	bool charged;
+	void *entry;
+
+	xas_lock(&xas);
+	entry = xas_load(&xas);
+	if (entry)
+		xas_store(&xas, NULL);
+	xas_unlock(&xas);
+	if (!entry || pages->pfnmap)
+		return 0;
+	page = pfn_to_page(iopt_entry_pfn(index, entry));
+	charged = !PageReserved(page);
+	unpin_user_page_range_dirty_lock(page, 1, pages->writable);
+	return charged;
+}
+
+/* Unpin and uncharge the pinned pages of [start, last] */
+static void iopt_pages_unpin_range(struct iopt_pages *pages,
+				   unsigned long start, unsigned long last)
+{
+	unsigned long total;
+
+	lockdep_assert_held(&pages->mutex);
+
+	iopt_pages_split_run(pages, start);
+	/* No entry lies beyond the last page */
+	if (last + 1 < pages->npages)
+		iopt_pages_split_run(pages, last + 1);
+	/* One page, the ends being split: an entry of its own */
+	if (start == last)
+		total = iopt_pages_unpin_page(pages, start);
+	else
+		total = iopt_pages_unpin_runs(pages, start, last);
 	if (!pages->pfnmap) {
 		pages->npinned -= total;
 		iopt_pages_charge(pages, total, false);
@@ -629,12 +671,21 @@ err_unpin:
 	return rc;
 }
 
-static void __iopt_pages_remove_user(struct iopt_pages *pages,
-				     struct iopt_pages_user *user)
+/* Unpin the pages of [start, last] that no user covers */
+static void iopt_pages_unpin_holes(struct iopt_pages *pages,
+				   unsigned long start, unsigned long last)
 {
 	struct iopt_hole_iter hole;
 	bool more;
 
+	for (more = iopt_hole_first(&hole, &pages->users_itree, start, last);
+	     more; more = iopt_hole_next(&hole))
+		iopt_pages_unpin_range(pages, hole.start, hole.hole_last);
+}
+
+static void __iopt_pages_remove_user(struct iopt_pages *pages,
+				     struct iopt_pages_user *user)
+{
 	lockdep_assert_held(&pages->mutex);
 
 	/* The only user (an area mapping pages of its own): no tree walk */
@@ -646,10 +697,7 @@ static void __iopt_pages_remove_user(struct iopt_pages *pages,
 		return;
 	}
 	interval_tree_remove(&user->node, &pages->users_itree);
-	for (more = iopt_hole_first(&hole, &pages->users_itree,
-				    user->node.start, user->node.last);
-	     more; more = iopt_hole_next(&hole))
-		iopt_pages_unpin_range(pages, hole.start, hole.hole_last);
+	iopt_pages_unpin_holes(pages, user->node.start, user->node.last);
 }
 
 /**
