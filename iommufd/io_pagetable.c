@@ -118,6 +118,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	iopt->iova_alignment = 1;
+	RCU_INIT_POINTER(iopt->owner, NULL);
 }
 
 static void iopt_free_itree(struct rb_root_cached *itree, size_t offset)
@@ -136,10 +137,14 @@ static void iopt_free_itree(struct rb_root_cached *itree, size_t offset)
  */
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
+	struct iopt_owner *owner = rcu_dereference_protected(iopt->owner, true);
+
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
 	WARN_ON(iopt->nr_domains);
 	kfree(iopt->domains);
 	WARN_ON(!xa_empty(&iopt->accesses));
+	if (owner)
+		iopt_put_owner(owner);
 	iopt_free_itree(&iopt->reserved_itree,
 			offsetof(struct iopt_reserved, node));
 	iopt_free_itree(&iopt->allowed_itree,
@@ -602,6 +607,37 @@ err_abort:
 	return rc;
 }
 
+/*
+ * The current process as the owner of pages it maps: the one of the last
+ * map when it is the same (and as privileged), else a new one kept for the
+ * next maps.  Returns a reference, or NULL.
+ */
+static struct iopt_owner *iopt_get_owner(struct io_pagetable *iopt)
+{
+	bool lock_cap = capable(CAP_IPC_LOCK);
+	struct iopt_owner *owner, *old;
+
+	rcu_read_lock();
+	owner = rcu_dereference(iopt->owner);
+	if (owner && owner->mm == current->mm &&
+	    owner->task == current->group_leader &&
+	    owner->user == current_user() && owner->lock_cap == lock_cap &&
+	    refcount_inc_not_zero(&owner->refs)) {
+		rcu_read_unlock();
+		return owner;
+	}
+	rcu_read_unlock();
+
+	owner = iopt_owner_alloc(lock_cap);
+	if (!owner)
+		return NULL;
+	refcount_inc(&owner->refs);
+	old = unrcu_pointer(xchg(&iopt->owner, RCU_INITIALIZER(owner)));
+	if (old)
+		iopt_put_owner(old);
+	return owner;
+}
+
 /**
  * iopt_map_user_pages() - map user memory at an IOVA
  * @iopt: the table
@@ -620,12 +656,19 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			int iommu_prot, unsigned int flags, u8 account_mode)
 {
 	struct iopt_pages_list elm = {};
+	struct iopt_owner *owner;
 	LIST_HEAD(pages_list);
 	int rc;
 
-	elm.pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE);
-	if (IS_ERR(elm.pages))
+	owner = iopt_get_owner(iopt);
+	if (!owner)
+		return -ENOMEM;
+	elm.pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE,
+				     owner);
+	if (IS_ERR(elm.pages)) {
+		iopt_put_owner(owner);
 		return PTR_ERR(elm.pages);
+	}
 	elm.pages->account_mode = account_mode;
 	if (flags & IOPT_MAP_PFNMAP) {
 		rc = iopt_pages_detect_pfnmap(elm.pages);

@@ -64,6 +64,31 @@ struct iopt_pages_user {
 };
 
 /**
+ * struct iopt_owner - whose memory an iopt_pages is, who is charged for it
+ * @refs: one per iopt_pages it owns, and the io_pagetable's that keeps it
+ *	for its next maps (io_pagetable::owner)
+ * @lock_cap: the task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check
+ * @mm: the address space (a reference is held)
+ * @task: the thread group leader (its RLIMIT_MEMLOCK applies)
+ * @user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
+ * @rcu: freed after the readers of io_pagetable::owner
+ *
+ * The maps of one process into an io_pagetable share one, so that a map
+ * and an unmap take and drop one reference, not three.
+ */
+struct iopt_owner {
+	refcount_t refs;
+	bool lock_cap;
+	struct mm_struct *mm;
+	struct task_struct *task;
+	struct user_struct *user;
+	struct rcu_head rcu;
+};
+
+struct iopt_owner *iopt_owner_alloc(bool lock_cap);
+void iopt_put_owner(struct iopt_owner *owner);
+
+/**
  * struct iopt_pages - user memory, pinned on demand and shared
  * @kref: one reference per area or copy in flight that uses it, and per
  *	debugfs reader listing it
@@ -74,13 +99,15 @@ struct iopt_pages_user {
  *	PFNs are looked up, never pinned nor charged, and have no struct page
  * @id: a number naming it in debugfs, unique while the module is loaded
  * @mutex: protects @users_itree, @pinned_pfns, @npinned, @uptr and the
- *	owner (@lock_cap, @source_mm, @source_task, @source_user)
+ *	owner (@owner, @lock_cap, @source_mm, @source_task)
  * @uptr: the first page's user address (page aligned)
  * @npages: the range's size in pages
  * @npinned: pages charged now: those pinned, less reserved ones
- * @source_mm: the address space @uptr belongs to
- * @source_task: the task that mapped it (its RLIMIT_MEMLOCK applies)
- * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
+ * @source_mm: the address space @uptr belongs to: @owner's
+ * @source_task: the task that mapped it (its RLIMIT_MEMLOCK applies):
+ *	@owner's
+ * @owner: who owns the pages, a reference held; @lock_cap, @source_mm and
+ *	@source_task are its own, copied
  * @users_itree: struct iopt_pages_user ranges that need the pages pinned
  * @pinned_pfns: index -> PFN (as an xarray value) of every pinned page
  */
@@ -97,13 +124,13 @@ struct iopt_pages {
 	unsigned long npinned;
 	struct mm_struct *source_mm;
 	struct task_struct *source_task;
-	struct user_struct *source_user;
+	struct iopt_owner *owner;
 	struct rb_root_cached users_itree;
 	struct xarray pinned_pfns;
 };
 
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
-				    bool writable);
+				    bool writable, struct iopt_owner *owner);
 void iopt_release_pages(struct kref *kref);
 int iopt_pages_change_owner(struct iopt_pages *pages, void __user *uptr);
 int iopt_pages_detect_pfnmap(struct iopt_pages *pages);
@@ -192,6 +219,8 @@ static inline unsigned long iopt_area_start_byte(struct iopt_area *area,
  * @iova_alignment: every area's IOVA and length are multiples of this:
  *	the largest minimum page size of the attached domains and accesses
  * @disable_large_pages: map domains with PAGE_SIZE pages only
+ * @owner: the owner of the pages of the last map, with a reference,
+ *	replaced when another process maps (RCU)
  */
 struct io_pagetable {
 	struct rw_semaphore domains_rwsem;
@@ -205,6 +234,7 @@ struct io_pagetable {
 	struct xarray accesses;
 	unsigned long iova_alignment;
 	bool disable_large_pages;
+	struct iopt_owner __rcu *owner;
 };
 
 /**
