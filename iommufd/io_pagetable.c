@@ -496,7 +496,9 @@ static void iopt_area_unfill_domains(struct io_pagetable *iopt,
 {
 	unsigned int i;
 
-	lockdep_assert_held(&iopt->domains_rwsem);
+	/* Either keeps the set of domains (see iopt_unmap_range()) */
+	lockdep_assert(lockdep_is_held(&iopt->domains_rwsem) ||
+		       lockdep_is_held_type(&iopt->iova_rwsem, 0));
 
 	if (!area->pinned)
 		return;
@@ -779,7 +781,8 @@ static int iopt_check_ends(struct io_pagetable *iopt, struct iopt_area *first,
  *
  * Every area inside the range is unmapped, each found, emptied and taken
  * out of the table under one write hold of iova_rwsem (dropped while the
- * domains are emptied of a large area and its pages unpinned).  Without
+ * domains are emptied of a large area and its pages unpinned; then, and
+ * only then, domains_rwsem is held too).  Without
  * flags an area crossing either end makes the call fail with -ENOENT when
  * the walk reaches it; what was unmapped before stays unmapped and is
  * counted.
@@ -791,13 +794,20 @@ int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 		     unsigned long last, unsigned int flags,
 		     unsigned long *unmapped)
 {
+	/*
+	 * The set of domains changes only with iova_rwsem held for writing
+	 * as well: a range of small areas, unmapped with iova_rwsem held
+	 * throughout, needs no domains_rwsem.
+	 */
+	bool domains_locked = last - start >= IOPT_UNMAP_HOLD_MAX;
 	unsigned long unmapped_bytes = 0;
 	unsigned int tries = 0;
 	struct iopt_area *area;
 	int rc = 0;
 
 again:
-	down_read(&iopt->domains_rwsem);
+	if (domains_locked)
+		down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	area = iopt_area_iter_first(iopt, start, last);
 	if (flags & IOPT_UNMAP_CHECK_ENDS) {
@@ -828,7 +838,8 @@ again:
 			/* In-kernel users must let go first; then retry */
 			area->prevent_access = true;
 			up_write(&iopt->iova_rwsem);
-			up_read(&iopt->domains_rwsem);
+			if (domains_locked)
+				up_read(&iopt->domains_rwsem);
 			iommufd_access_notify_unmap(iopt, area_first,
 						    area_last - area_first + 1);
 			if (WARN_ON(++tries > 100)) {
@@ -844,6 +855,12 @@ again:
 		 * to everybody else meanwhile; a small one under it.
 		 */
 		hold = area_last - area_first < IOPT_UNMAP_HOLD_MAX;
+		if (!hold && !domains_locked) {
+			/* Crossing the range's end (v1): start again, locked */
+			up_write(&iopt->iova_rwsem);
+			domains_locked = true;
+			goto again;
+		}
 		pages = area->pages;
 		area->pages = NULL;
 		if (!hold)
@@ -859,11 +876,19 @@ again:
 		if (area_last >= last)
 			break;
 		start = area_last + 1;
+		/* Let the table's other users in between small areas too */
+		if (hold && (need_resched() ||
+			     rwsem_is_contended(&iopt->iova_rwsem))) {
+			up_write(&iopt->iova_rwsem);
+			cond_resched();
+			down_write(&iopt->iova_rwsem);
+		}
 		area = iopt_area_iter_first(iopt, start, last);
 	}
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
+	if (domains_locked)
+		up_read(&iopt->domains_rwsem);
 out:
 	if (unmapped)
 		*unmapped = unmapped_bytes;

@@ -19,7 +19,8 @@
  *
  * Locks, outermost first:
  *   io_pagetable::domains_rwsem  the set of domains, and every domain's
- *                                contents
+ *                                contents; the set changes with
+ *                                iova_rwsem also held for writing
  *   io_pagetable::iova_rwsem     the area, allowed and reserved trees
  *   iopt_pages::mutex            the users tree and pinned PFNs of a pages
  * An area whose ->pages is NULL is being mapped or unmapped by a thread
