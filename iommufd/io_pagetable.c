@@ -395,7 +395,9 @@ static int iopt_area_map_domain(struct io_pagetable *iopt,
 	unsigned long max_run = iopt->disable_large_pages ? PAGE_SIZE :
 							  ULONG_MAX;
 	unsigned long run_iova = iova, run_len = 0;
-	unsigned long pfns[64], npfns = 0, next = 0;
+	/* Only what was read is used: no zeroing of 512 bytes per call */
+	unsigned long pfns[64] __uninitialized;
+	unsigned long npfns = 0, next = 0;
 	phys_addr_t run_phys = 0;
 	int rc;
 

@@ -402,10 +402,11 @@ static unsigned long iopt_pages_unpin_runs(struct iopt_pages *pages,
 					   unsigned long last)
 {
 	XA_STATE(xas, &pages->pinned_pfns, start);
+	/* Only what was written is read: no zeroing of 512 bytes per call */
 	struct {
 		unsigned long pfn;
 		unsigned long n;
-	} runs[32];
+	} runs[32] __uninitialized;
 	unsigned long total = 0;
 	unsigned int nr, i;
 	void *entry;
@@ -453,9 +454,8 @@ static unsigned long iopt_pages_unpin_runs(struct iopt_pages *pages,
 
 /*
  * Unpin the pinned page @index, which has an entry of its own: load and
- * erase it, without the walk above, its pause and its batch (whose 512
- * bytes are zeroed on every call, with the kernel's initialization of
- * stack variables).  Returns how many pages to uncharge.
+ * erase it, without the walk above, its pause and its batch.  Returns how
+ * many pages to uncharge.
  */
 static unsigned long iopt_pages_unpin_page(struct iopt_pages *pages,
 					   unsigned long index)
