@@ -113,12 +113,12 @@ void iopt_init_table(struct io_pagetable *iopt)
 {
 	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->iova_rwsem);
-	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	iopt->iova_alignment = 1;
+	RCU_INIT_POINTER(iopt->owner, NULL);
 }
 
 static void iopt_free_itree(struct rb_root_cached *itree, size_t offset)
@@ -137,9 +137,14 @@ static void iopt_free_itree(struct rb_root_cached *itree, size_t offset)
  */
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
+	struct iopt_owner *owner = rcu_dereference_protected(iopt->owner, true);
+
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
-	WARN_ON(!xa_empty(&iopt->domains));
+	WARN_ON(iopt->nr_domains);
+	kfree(iopt->domains);
 	WARN_ON(!xa_empty(&iopt->accesses));
+	if (owner)
+		iopt_put_owner(owner);
 	iopt_free_itree(&iopt->reserved_itree,
 			offsetof(struct iopt_reserved, node));
 	iopt_free_itree(&iopt->allowed_itree,
@@ -148,7 +153,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 
 static bool iopt_has_domains(struct io_pagetable *iopt)
 {
-	return !xa_empty(&iopt->domains);
+	return iopt->nr_domains != 0;
 }
 
 /*
@@ -312,36 +317,53 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 	area->pin.node.last = last_byte / PAGE_SIZE;
 	if (WARN_ON(area->pin.node.last >= pages->npages))
 		return -EOVERFLOW;
-	area->iopt = iopt;
 	interval_tree_insert(&area->node, &iopt->area_itree);
 	iopt->nr_areas++;
 	return 0;
 }
 
-/* Take a not yet live area out of its table and free it */
-static void iopt_abort_area(struct iopt_area *area)
+/* Take an area that is not live out of its table and free it */
+static void iopt_remove_area(struct io_pagetable *iopt, struct iopt_area *area)
 {
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 	WARN_ON(area->pages || area->pinned);
-	if (area->iopt) {
-		down_write(&area->iopt->iova_rwsem);
-		interval_tree_remove(&area->node, &area->iopt->area_itree);
-		area->iopt->nr_areas--;
-		up_write(&area->iopt->iova_rwsem);
-	}
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	iopt->nr_areas--;
 	kfree(area);
+}
+
+/*
+ * Take the not yet live areas of a list that failed to map out of the
+ * table, those that went in, and free them.
+ */
+static void iopt_abort_areas(struct io_pagetable *iopt,
+			     struct list_head *pages_list)
+{
+	struct iopt_pages_list *elm;
+
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry(elm, pages_list, next) {
+		if (!elm->area)
+			continue;
+		if (RB_EMPTY_NODE(&elm->area->node.rb))
+			kfree(elm->area);
+		else
+			iopt_remove_area(iopt, elm->area);
+		elm->area = NULL;
+	}
+	up_write(&iopt->iova_rwsem);
 }
 
 /**
  * iopt_free_pages_list() - drop a list made by iopt_get_pages()
- * @pages_list: the list; areas still in it are aborted
+ * @pages_list: the list
  */
 void iopt_free_pages_list(struct list_head *pages_list)
 {
 	struct iopt_pages_list *elm, *tmp;
 
 	list_for_each_entry_safe(elm, tmp, pages_list, next) {
-		if (elm->area)
-			iopt_abort_area(elm->area);
+		WARN_ON(elm->area);
 		if (elm->pages)
 			iopt_put_pages(elm->pages);
 		list_del(&elm->next);
@@ -362,17 +384,20 @@ static int iopt_map_run(struct iommu_domain *domain, unsigned long iova,
  * contiguous pages go to iommu_map() whole so that large IOMMU pages can be
  * used, unless the table disables them.
  */
-static int iopt_area_map_domain(struct iopt_area *area,
+static int iopt_area_map_domain(struct io_pagetable *iopt,
+				struct iopt_area *area,
 				struct iopt_pages *pages,
 				struct iommu_domain *domain)
 {
 	unsigned long byte = iopt_area_start_byte(area, iopt_area_iova(area));
 	unsigned long last = iopt_area_last_iova(area);
 	unsigned long iova = iopt_area_iova(area);
-	unsigned long max_run = area->iopt->disable_large_pages ? PAGE_SIZE :
-							       ULONG_MAX;
+	unsigned long max_run = iopt->disable_large_pages ? PAGE_SIZE :
+							  ULONG_MAX;
 	unsigned long run_iova = iova, run_len = 0;
-	unsigned long pfns[64], npfns = 0, next = 0;
+	/* Only what was read is used: no zeroing of 512 bytes per call */
+	unsigned long pfns[64] __uninitialized;
+	unsigned long npfns = 0, next = 0;
 	phys_addr_t run_phys = 0;
 	int rc;
 
@@ -436,12 +461,11 @@ static void iopt_area_unmap_domain(struct iopt_area *area,
 }
 
 /* Pin the area's pages and map them into every domain of its table */
-static int iopt_area_fill_domains(struct iopt_area *area,
+static int iopt_area_fill_domains(struct io_pagetable *iopt,
+				  struct iopt_area *area,
 				  struct iopt_pages *pages)
 {
-	struct io_pagetable *iopt = area->iopt;
-	struct iommu_domain *domain, *undo;
-	unsigned long index, undo_index;
+	unsigned int i, undo;
 	int rc;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
@@ -452,38 +476,36 @@ static int iopt_area_fill_domains(struct iopt_area *area,
 	if (rc)
 		return rc;
 	area->pinned = true;
-	xa_for_each(&iopt->domains, index, domain) {
-		rc = iopt_area_map_domain(area, pages, domain);
+	for (i = 0; i != iopt->nr_domains; i++) {
+		rc = iopt_area_map_domain(iopt, area, pages, iopt->domains[i]);
 		if (rc)
 			goto err_unmap;
 	}
 	return 0;
 
 err_unmap:
-	xa_for_each(&iopt->domains, undo_index, undo) {
-		if (undo_index == index)
-			break;
-		iopt_area_unmap_domain(area, undo);
-	}
+	for (undo = 0; undo != i; undo++)
+		iopt_area_unmap_domain(area, iopt->domains[undo]);
 	iopt_pages_remove_user(pages, &area->pin);
 	area->pinned = false;
 	return rc;
 }
 
 /* Unmap the area from every domain of its table, then unpin its pages */
-static void iopt_area_unfill_domains(struct iopt_area *area,
+static void iopt_area_unfill_domains(struct io_pagetable *iopt,
+				     struct iopt_area *area,
 				     struct iopt_pages *pages)
 {
-	struct io_pagetable *iopt = area->iopt;
-	struct iommu_domain *domain;
-	unsigned long index;
+	unsigned int i;
 
-	lockdep_assert_held(&iopt->domains_rwsem);
+	/* Either keeps the set of domains (see iopt_unmap_range()) */
+	lockdep_assert(lockdep_is_held(&iopt->domains_rwsem) ||
+		       lockdep_is_held_type(&iopt->iova_rwsem, 0));
 
 	if (!area->pinned)
 		return;
-	xa_for_each(&iopt->domains, index, domain)
-		iopt_area_unmap_domain(area, domain);
+	for (i = 0; i != iopt->nr_domains; i++)
+		iopt_area_unmap_domain(area, iopt->domains[i]);
 	iopt_pages_remove_user(pages, &area->pin);
 	area->pinned = false;
 }
@@ -502,6 +524,8 @@ static int iopt_alloc_area_pages(struct io_pagetable *iopt,
 						       GFP_KERNEL_ACCOUNT));
 		if (!elm->area)
 			return -ENOMEM;
+		/* Not in the table yet */
+		RB_CLEAR_NODE(&elm->area->node.rb);
 	}
 
 	down_write(&iopt->iova_rwsem);
@@ -543,7 +567,8 @@ out_unlock:
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
  * @flags: IOPT_ALLOC_IOVA to choose the IOVA
  *
- * Return: 0 or a negative errno; on failure the caller frees the list.
+ * Return: 0 or a negative errno; on failure the list is as it was given,
+ * for the caller to free.
  */
 int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,
 		   unsigned long length, unsigned long *dst_iova,
@@ -555,11 +580,11 @@ int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,
 	rc = iopt_alloc_area_pages(iopt, pages_list, length, dst_iova,
 				   iommu_prot, flags);
 	if (rc)
-		return rc;
+		goto err_abort;
 
 	down_read(&iopt->domains_rwsem);
 	list_for_each_entry(elm, pages_list, next) {
-		rc = iopt_area_fill_domains(elm->area, elm->pages);
+		rc = iopt_area_fill_domains(iopt, elm->area, elm->pages);
 		if (rc)
 			goto err_unfill;
 	}
@@ -578,10 +603,43 @@ err_unfill:
 	list_for_each_entry(undo, pages_list, next) {
 		if (undo == elm)
 			break;
-		iopt_area_unfill_domains(undo->area, undo->pages);
+		iopt_area_unfill_domains(iopt, undo->area, undo->pages);
 	}
 	up_read(&iopt->domains_rwsem);
+err_abort:
+	iopt_abort_areas(iopt, pages_list);
 	return rc;
+}
+
+/*
+ * The current process as the owner of pages it maps: the one of the last
+ * map when it is the same (and as privileged), else a new one kept for the
+ * next maps.  Returns a reference, or NULL.
+ */
+static struct iopt_owner *iopt_get_owner(struct io_pagetable *iopt)
+{
+	bool lock_cap = capable(CAP_IPC_LOCK);
+	struct iopt_owner *owner, *old;
+
+	rcu_read_lock();
+	owner = rcu_dereference(iopt->owner);
+	if (owner && owner->mm == current->mm &&
+	    owner->task == current->group_leader &&
+	    owner->user == current_user() && owner->lock_cap == lock_cap &&
+	    refcount_inc_not_zero(&owner->refs)) {
+		rcu_read_unlock();
+		return owner;
+	}
+	rcu_read_unlock();
+
+	owner = iopt_owner_alloc(lock_cap);
+	if (!owner)
+		return NULL;
+	refcount_inc(&owner->refs);
+	old = unrcu_pointer(xchg(&iopt->owner, RCU_INITIALIZER(owner)));
+	if (old)
+		iopt_put_owner(old);
+	return owner;
 }
 
 /**
@@ -602,12 +660,19 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			int iommu_prot, unsigned int flags, u8 account_mode)
 {
 	struct iopt_pages_list elm = {};
+	struct iopt_owner *owner;
 	LIST_HEAD(pages_list);
 	int rc;
 
-	elm.pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE);
-	if (IS_ERR(elm.pages))
+	owner = iopt_get_owner(iopt);
+	if (!owner)
+		return -ENOMEM;
+	elm.pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE,
+				     owner);
+	if (IS_ERR(elm.pages)) {
+		iopt_put_owner(owner);
 		return PTR_ERR(elm.pages);
+	}
 	elm.pages->account_mode = account_mode;
 	if (flags & IOPT_MAP_PFNMAP) {
 		rc = iopt_pages_detect_pfnmap(elm.pages);
@@ -621,12 +686,8 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 	list_add(&elm.next, &pages_list);
 
 	rc = iopt_map_pages(iopt, &pages_list, length, iova, iommu_prot, flags);
-	if (rc) {
-		if (elm.area)
-			iopt_abort_area(elm.area);
-		if (elm.pages)
-			iopt_put_pages(elm.pages);
-	}
+	if (rc)
+		iopt_put_pages(elm.pages);
 	return rc;
 }
 
@@ -684,31 +745,94 @@ err_free:
 }
 
 /*
- * Unmap every area inside [start, last].  An area crossing either end
- * makes it fail with -ENOENT, a busy one with -EBUSY; what was unmapped
- * before stays unmapped and is counted in *unmapped.
+ * The largest area unmapped without dropping iova_rwsem: emptying it from
+ * the domains and unpinning it then costs more than taking the lock again.
  */
-static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
-				 unsigned long last, unsigned long *unmapped)
+#define IOPT_UNMAP_HOLD_MAX (64 * PAGE_SIZE)
+
+/*
+ * -ENOENT when an area crosses the first or the last IOVA of a range.
+ * @first is the range's first area (the one over @start if there is one).
+ */
+static int iopt_check_ends(struct io_pagetable *iopt, struct iopt_area *first,
+			   unsigned long start, unsigned long last)
 {
+	struct iopt_area *area = first;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (!area)
+		return 0;
+	if (iopt_area_iova(area) < start)
+		return -ENOENT;
+	/* Perhaps also the one over @last */
+	if (iopt_area_last_iova(area) < last)
+		area = iopt_area_iter_first(iopt, last, last);
+	if (area && iopt_area_last_iova(area) > last)
+		return -ENOENT;
+	return 0;
+}
+
+/**
+ * iopt_unmap_range() - unmap the areas of an IOVA range
+ * @iopt: the table
+ * @start: the range's first IOVA
+ * @last: its last IOVA
+ * @flags: IOPT_UNMAP_* for the areas that cross the range's ends
+ * @unmapped: if not NULL, receives the bytes unmapped
+ *
+ * Every area inside the range is unmapped, each found, emptied and taken
+ * out of the table under one write hold of iova_rwsem (dropped while the
+ * domains are emptied of a large area and its pages unpinned; then, and
+ * only then, domains_rwsem is held too).  Without
+ * flags an area crossing either end makes the call fail with -ENOENT when
+ * the walk reaches it; what was unmapped before stays unmapped and is
+ * counted.
+ *
+ * Return: 0, also when nothing was mapped there; -ENOENT for an area
+ * crossing an end, -EBUSY for an area being changed, or another errno.
+ */
+int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+		     unsigned long last, unsigned int flags,
+		     unsigned long *unmapped)
+{
+	/*
+	 * The set of domains changes only with iova_rwsem held for writing
+	 * as well: a range of small areas, unmapped with iova_rwsem held
+	 * throughout, needs no domains_rwsem.
+	 */
+	bool domains_locked = last - start >= IOPT_UNMAP_HOLD_MAX;
 	unsigned long unmapped_bytes = 0;
 	unsigned int tries = 0;
 	struct iopt_area *area;
 	int rc = 0;
 
 again:
-	down_read(&iopt->domains_rwsem);
+	if (domains_locked)
+		down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	while ((area = iopt_area_iter_first(iopt, start, last))) {
+	area = iopt_area_iter_first(iopt, start, last);
+	if (flags & IOPT_UNMAP_CHECK_ENDS) {
+		rc = iopt_check_ends(iopt, area, start, last);
+		if (rc)
+			goto out_unlock;
+		/* Nothing is unmapped yet: a retry need not check again */
+		flags &= ~IOPT_UNMAP_CHECK_ENDS;
+	}
+	while (area) {
 		unsigned long area_first = iopt_area_iova(area);
 		unsigned long area_last = iopt_area_last_iova(area);
 		struct iopt_pages *pages;
+		bool hold;
 
+		if ((flags & IOPT_UNMAP_V1) && area_first < start)
+			break;
 		if (!area->pages) {
 			rc = -EBUSY;
 			break;
 		}
-		if (area_first < start || area_last > last) {
+		if (area_first < start ||
+		    (area_last > last && !(flags & IOPT_UNMAP_V1))) {
 			rc = -ENOENT;
 			break;
 		}
@@ -716,7 +840,8 @@ again:
 			/* In-kernel users must let go first; then retry */
 			area->prevent_access = true;
 			up_write(&iopt->iova_rwsem);
-			up_read(&iopt->domains_rwsem);
+			if (domains_locked)
+				up_read(&iopt->domains_rwsem);
 			iommufd_access_notify_unmap(iopt, area_first,
 						    area_last - area_first + 1);
 			if (WARN_ON(++tries > 100)) {
@@ -727,27 +852,48 @@ again:
 			goto again;
 		}
 
+		/*
+		 * A large area is emptied with iova_rwsem dropped, and is busy
+		 * to everybody else meanwhile; a small one under it.
+		 */
+		hold = area_last - area_first < IOPT_UNMAP_HOLD_MAX;
+		if (!hold && !domains_locked) {
+			/* Crossing the range's end (v1): start again, locked */
+			up_write(&iopt->iova_rwsem);
+			domains_locked = true;
+			goto again;
+		}
 		pages = area->pages;
 		area->pages = NULL;
-		up_write(&iopt->iova_rwsem);
+		if (!hold)
+			up_write(&iopt->iova_rwsem);
 
-		iopt_area_unfill_domains(area, pages);
-		iopt_abort_area(area);
+		iopt_area_unfill_domains(iopt, area, pages);
 		iopt_put_pages(pages);
 		unmapped_bytes += area_last - area_first + 1;
 
-		down_write(&iopt->iova_rwsem);
+		if (!hold)
+			down_write(&iopt->iova_rwsem);
+		iopt_remove_area(iopt, area);
 		if (area_last >= last)
 			break;
 		start = area_last + 1;
+		/* Let the table's other users in between small areas too */
+		if (hold && (need_resched() ||
+			     rwsem_is_contended(&iopt->iova_rwsem))) {
+			up_write(&iopt->iova_rwsem);
+			cond_resched();
+			down_write(&iopt->iova_rwsem);
+		}
+		area = iopt_area_iter_first(iopt, start, last);
 	}
+out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
+	if (domains_locked)
+		up_read(&iopt->domains_rwsem);
 out:
 	if (unmapped)
 		*unmapped = unmapped_bytes;
-	if (!rc && !unmapped_bytes)
-		rc = -ENOENT;
 	return rc;
 }
 
@@ -766,13 +912,19 @@ out:
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)
 {
-	unsigned long last;
+	unsigned long last, done;
+	int rc;
 
 	if (!length)
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
-	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+	rc = iopt_unmap_range(iopt, iova, last, 0, &done);
+	if (unmapped)
+		*unmapped = done;
+	if (!rc && !done)
+		rc = -ENOENT;
+	return rc;
 }
 
 /**
@@ -784,9 +936,7 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
  */
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 {
-	int rc = iopt_unmap_iova_range(iopt, 0, ULONG_MAX, unmapped);
-
-	return rc == -ENOENT ? 0 : rc;
+	return iopt_unmap_range(iopt, 0, ULONG_MAX, 0, unmapped);
 }
 
 /**
@@ -914,15 +1064,16 @@ static unsigned long iopt_needed_alignment(struct io_pagetable *iopt,
 					   struct iommu_domain *extra)
 {
 	unsigned long alignment = iopt->disable_large_pages ? PAGE_SIZE : 1;
-	struct iommu_domain *domain;
 	struct iommufd_access *access;
 	unsigned long index;
+	unsigned int i;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	xa_for_each(&iopt->domains, index, domain)
-		alignment = max(alignment, 1UL << __ffs(domain->pgsize_bitmap));
+	for (i = 0; i != iopt->nr_domains; i++)
+		alignment = max(alignment,
+				1UL << __ffs(iopt->domains[i]->pgsize_bitmap));
 	if (extra)
 		alignment = max(alignment, 1UL << __ffs(extra->pgsize_bitmap));
 	xa_for_each(&iopt->accesses, index, access)
@@ -1024,7 +1175,7 @@ static int iopt_fill_domain(struct io_pagetable *iopt,
 	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
 		if (!area->pages)
 			continue;
-		rc = iopt_area_map_domain(area, area->pages, domain);
+		rc = iopt_area_map_domain(iopt, area, area->pages, domain);
 		if (rc)
 			goto err_unmap;
 	}
@@ -1056,8 +1207,8 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 {
 	const struct iommu_domain_geometry *geometry = &domain->geometry;
 	bool first = !iopt_has_domains(iopt);
+	struct iommu_domain **domains;
 	unsigned long alignment;
-	u32 id;
 	int rc;
 
 	/* A domain its driver has not finished setting up maps nothing */
@@ -1084,10 +1235,16 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		if (rc)
 			goto err_reserved;
 	}
-	rc = IOMMUFD_FAIL(-ENOMEM, xa_alloc(&iopt->domains, &id, domain,
-					    xa_limit_32b, GFP_KERNEL_ACCOUNT));
-	if (rc)
+	domains = IOMMUFD_FAIL(NULL, krealloc_array(iopt->domains,
+						    iopt->nr_domains + 1,
+						    sizeof(*domains),
+						    GFP_KERNEL_ACCOUNT));
+	if (!domains) {
+		rc = -ENOMEM;
 		goto err_reserved;
+	}
+	iopt->domains = domains;
+	iopt->domains[iopt->nr_domains++] = domain;
 	if (first) {
 		rc = iopt_pin_all_areas(iopt);
 		if (rc)
@@ -1103,7 +1260,7 @@ err_unpin:
 	if (first)
 		iopt_unpin_all_areas(iopt);
 err_erase:
-	xa_erase(&iopt->domains, id);
+	iopt->nr_domains--;
 err_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
@@ -1123,18 +1280,17 @@ out_unlock:
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain)
 {
-	struct iommu_domain *found;
 	struct iopt_area *area;
-	unsigned long index;
+	unsigned int i;
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	xa_for_each(&iopt->domains, index, found)
-		if (found == domain)
+	for (i = 0; i != iopt->nr_domains; i++)
+		if (iopt->domains[i] == domain)
 			break;
-	if (WARN_ON(found != domain))
+	if (WARN_ON(i == iopt->nr_domains))
 		goto out_unlock;
-	xa_erase(&iopt->domains, index);
+	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
 
 	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {

@@ -19,7 +19,8 @@
  *
  * Locks, outermost first:
  *   io_pagetable::domains_rwsem  the set of domains, and every domain's
- *                                contents
+ *                                contents; the set changes with
+ *                                iova_rwsem also held for writing
  *   io_pagetable::iova_rwsem     the area, allowed and reserved trees
  *   iopt_pages::mutex            the users tree and pinned PFNs of a pages
  * An area whose ->pages is NULL is being mapped or unmapped by a thread
@@ -64,46 +65,73 @@ struct iopt_pages_user {
 };
 
 /**
+ * struct iopt_owner - whose memory an iopt_pages is, who is charged for it
+ * @refs: one per iopt_pages it owns, and the io_pagetable's that keeps it
+ *	for its next maps (io_pagetable::owner)
+ * @lock_cap: the task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check
+ * @mm: the address space (a reference is held)
+ * @task: the thread group leader (its RLIMIT_MEMLOCK applies)
+ * @user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
+ * @rcu: freed after the readers of io_pagetable::owner
+ *
+ * The maps of one process into an io_pagetable share one, so that a map
+ * and an unmap take and drop one reference, not three.
+ */
+struct iopt_owner {
+	refcount_t refs;
+	bool lock_cap;
+	struct mm_struct *mm;
+	struct task_struct *task;
+	struct user_struct *user;
+	struct rcu_head rcu;
+};
+
+struct iopt_owner *iopt_owner_alloc(bool lock_cap);
+void iopt_put_owner(struct iopt_owner *owner);
+
+/**
  * struct iopt_pages - user memory, pinned on demand and shared
  * @kref: one reference per area or copy in flight that uses it, and per
  *	debugfs reader listing it
- * @id: a number naming it in debugfs, unique while the module is loaded
- * @mutex: protects @users_itree, @pinned_pfns, @npinned, @uptr and the
- *	owner (@lock_cap, @source_mm, @source_task, @source_user)
- * @uptr: the first page's user address (page aligned)
- * @npages: the range's size in pages
- * @npinned: pages charged now: those pinned, less reserved ones
  * @writable: pinned for writing; areas of it may map IOMMU_WRITE
  * @account_mode: where pins are charged
  * @lock_cap: the mapping task had CAP_IPC_LOCK: no RLIMIT_MEMLOCK check
  * @pfnmap: the range is a VM_PFNMAP mapping, such as a device BAR: its
  *	PFNs are looked up, never pinned nor charged, and have no struct page
- * @source_mm: the address space @uptr belongs to
- * @source_task: the task that mapped it (its RLIMIT_MEMLOCK applies)
- * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
+ * @id: a number naming it in debugfs, unique while the module is loaded
+ * @mutex: protects @users_itree, @pinned_pfns, @npinned, @uptr and the
+ *	owner (@owner, @lock_cap, @source_mm, @source_task)
+ * @uptr: the first page's user address (page aligned)
+ * @npages: the range's size in pages
+ * @npinned: pages charged now: those pinned, less reserved ones
+ * @source_mm: the address space @uptr belongs to: @owner's
+ * @source_task: the task that mapped it (its RLIMIT_MEMLOCK applies):
+ *	@owner's
+ * @owner: who owns the pages, a reference held; @lock_cap, @source_mm and
+ *	@source_task are its own, copied
  * @users_itree: struct iopt_pages_user ranges that need the pages pinned
  * @pinned_pfns: index -> PFN (as an xarray value) of every pinned page
  */
 struct iopt_pages {
 	struct kref kref;
+	bool writable;
+	u8 account_mode;
+	bool lock_cap;
+	bool pfnmap;
 	unsigned long id;
 	struct mutex mutex; /* see above */
 	void __user *uptr;
 	unsigned long npages;
 	unsigned long npinned;
-	bool writable;
-	u8 account_mode;
-	bool lock_cap;
-	bool pfnmap;
 	struct mm_struct *source_mm;
 	struct task_struct *source_task;
-	struct user_struct *source_user;
+	struct iopt_owner *owner;
 	struct rb_root_cached users_itree;
 	struct xarray pinned_pfns;
 };
 
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
-				    bool writable);
+				    bool writable, struct iopt_owner *owner);
 void iopt_release_pages(struct kref *kref);
 int iopt_pages_change_owner(struct iopt_pages *pages, void __user *uptr);
 int iopt_pages_detect_pfnmap(struct iopt_pages *pages);
@@ -132,24 +160,25 @@ unsigned long iopt_pages_read_pfns(struct iopt_pages *pages,
  * @node: the IOVA range [start, last], in io_pagetable::area_itree
  * @pin: the area's page indexes in @pages; a user of @pages while the
  *	io_pagetable has domains (@pinned)
- * @iopt: the io_pagetable
  * @pages: the memory mapped; NULL while the area is being created or
  *	destroyed
  * @page_offset: the byte offset of the first IOVA in its page
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
  * @pinned: @pin is a user of @pages
  * @prevent_access: an unmap is waiting for in-kernel accesses to go
+ * @owner_flags: for the VFIO container that owns the io_pagetable
+ *	(vfio_compat), under its lock; the engine leaves them alone
  * @num_accesses: in-kernel access pins inside this area
  */
 struct iopt_area {
 	struct interval_tree_node node;
 	struct iopt_pages_user pin;
-	struct io_pagetable *iopt;
 	struct iopt_pages *pages;
 	unsigned int page_offset;
 	int iommu_prot;
 	bool pinned;
 	bool prevent_access;
+	u8 owner_flags;
 	atomic_t num_accesses;
 };
 
@@ -179,8 +208,9 @@ static inline unsigned long iopt_area_start_byte(struct iopt_area *area,
 /**
  * struct io_pagetable - the IOVA space of an IOAS
  * @domains_rwsem: see the lock order above
- * @domains: attached iommu_domains, by an id of this table
- * @next_domain_id: the id the next attached domain gets
+ * @domains: the @nr_domains attached iommu_domains, in no order: an
+ *	array, walked by every map and unmap
+ * @nr_domains: how many domains are attached
  * @iova_rwsem: see the lock order above
  * @area_itree: struct iopt_area by IOVA
  * @nr_areas: how many areas @area_itree holds, busy ones included
@@ -190,11 +220,13 @@ static inline unsigned long iopt_area_start_byte(struct iopt_area *area,
  * @iova_alignment: every area's IOVA and length are multiples of this:
  *	the largest minimum page size of the attached domains and accesses
  * @disable_large_pages: map domains with PAGE_SIZE pages only
+ * @owner: the owner of the pages of the last map, with a reference,
+ *	replaced when another process maps (RCU)
  */
 struct io_pagetable {
 	struct rw_semaphore domains_rwsem;
-	struct xarray domains;
-	u32 next_domain_id;
+	struct iommu_domain **domains;
+	unsigned int nr_domains;
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached area_itree;
 	unsigned long nr_areas;
@@ -203,6 +235,7 @@ struct io_pagetable {
 	struct xarray accesses;
 	unsigned long iova_alignment;
 	bool disable_large_pages;
+	struct iopt_owner __rcu *owner;
 };
 
 /**
@@ -258,6 +291,21 @@ int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,
 		   unsigned long length, unsigned long *dst_iova,
 		   int iommu_prot, unsigned int flags);
 void iopt_free_pages_list(struct list_head *pages_list);
+/* Flags of iopt_unmap_range(): the areas that cross the range's ends */
+enum {
+	/* Fail with -ENOENT before unmapping anything */
+	IOPT_UNMAP_CHECK_ENDS = 1 << 0,
+	/*
+	 * As VFIO type1 v1 does: an area that crosses the last IOVA is
+	 * unmapped whole; one that crosses the first ends the walk, with
+	 * nothing unmapped and no error
+	 */
+	IOPT_UNMAP_V1 = 1 << 1,
+};
+
+int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+		     unsigned long last, unsigned int flags,
+		     unsigned long *unmapped);
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);

@@ -76,15 +76,67 @@ static unsigned int iopt_entry_order(struct xa_state *xas)
 static atomic_long_t iopt_pages_last_id;
 
 /**
+ * iopt_owner_alloc() - the current process as the owner of pages
+ * @lock_cap: it has CAP_IPC_LOCK
+ *
+ * Return: the owner with one reference, or NULL.
+ */
+struct iopt_owner *iopt_owner_alloc(bool lock_cap)
+{
+	struct iopt_owner *owner;
+
+	owner = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*owner), GFP_KERNEL_ACCOUNT));
+	if (!owner)
+		return NULL;
+	refcount_set(&owner->refs, 1);
+	owner->lock_cap = lock_cap;
+	owner->mm = current->mm;
+	mmgrab(owner->mm);
+	owner->task = current->group_leader;
+	get_task_struct(owner->task);
+	owner->user = get_uid(current_user());
+	return owner;
+}
+
+/**
+ * iopt_put_owner() - drop a reference to an owner
+ * @owner: the owner
+ */
+void iopt_put_owner(struct iopt_owner *owner)
+{
+	if (!refcount_dec_and_test(&owner->refs))
+		return;
+	mmdrop(owner->mm);
+	put_task_struct(owner->task);
+	free_uid(owner->user);
+	kfree_rcu(owner, rcu);
+}
+
+/* Make @owner the owner of @pages; return the one it had */
+static struct iopt_owner *iopt_pages_set_owner(struct iopt_pages *pages,
+					       struct iopt_owner *owner)
+{
+	struct iopt_owner *old = pages->owner;
+
+	pages->owner = owner;
+	pages->lock_cap = owner->lock_cap;
+	pages->source_mm = owner->mm;
+	pages->source_task = owner->task;
+	return old;
+}
+
+/**
  * iopt_alloc_pages() - describe a range of the current process's memory
  * @uptr: the range's first byte
  * @length: its length in bytes
  * @writable: pin for writing
+ * @owner: the current process as an owner (iopt_owner_alloc()): on
+ *	success the reference passed moves to the pages
  *
  * Return: the new iopt_pages with one reference, or an ERR_PTR.
  */
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
-				    bool writable)
+				    bool writable, struct iopt_owner *owner)
 {
 	unsigned long start = (uintptr_t)uptr;
 	unsigned long end;
@@ -109,12 +161,7 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 			PAGE_SIZE;
 	pages->writable = writable;
 	pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
-	pages->lock_cap = capable(CAP_IPC_LOCK);
-	pages->source_mm = current->mm;
-	mmgrab(pages->source_mm);
-	pages->source_task = current->group_leader;
-	get_task_struct(pages->source_task);
-	pages->source_user = get_uid(current_user());
+	iopt_pages_set_owner(pages, owner);
 	return pages;
 }
 
@@ -156,9 +203,7 @@ void iopt_release_pages(struct kref *kref)
 	WARN_ON(!RB_EMPTY_ROOT(&pages->users_itree.rb_root));
 	WARN_ON(pages->npinned);
 	WARN_ON(!xa_empty(&pages->pinned_pfns));
-	mmdrop(pages->source_mm);
-	put_task_struct(pages->source_task);
-	free_uid(pages->source_user);
+	iopt_put_owner(pages->owner);
 	mutex_destroy(&pages->mutex);
 	kfree(pages);
 }
@@ -169,10 +214,10 @@ static int iopt_pages_charge_user(struct iopt_pages *pages, unsigned long n)
 
 	limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	do {
-		cur = atomic_long_read(&pages->source_user->locked_vm);
+		cur = atomic_long_read(&pages->owner->user->locked_vm);
 		if (!pages->lock_cap && cur + n > limit)
 			return -ENOMEM;
-	} while (atomic_long_cmpxchg(&pages->source_user->locked_vm, cur,
+	} while (atomic_long_cmpxchg(&pages->owner->user->locked_vm, cur,
 				     cur + n) != cur);
 	atomic64_add(n, &pages->source_mm->pinned_vm);
 	return 0;
@@ -190,7 +235,7 @@ static int iopt_pages_charge(struct iopt_pages *pages, unsigned long n,
 	case IOPT_PAGES_ACCOUNT_USER:
 		if (inc)
 			return iopt_pages_charge_user(pages, n);
-		atomic_long_sub(n, &pages->source_user->locked_vm);
+		atomic_long_sub(n, &pages->owner->user->locked_vm);
 		atomic64_sub(n, &pages->source_mm->pinned_vm);
 		return 0;
 	case IOPT_PAGES_ACCOUNT_MM:
@@ -215,23 +260,6 @@ static unsigned long iopt_pages_chargeable(struct page **batch,
 	return count;
 }
 
-/* Who owns an iopt_pages: whose memory it is, who is charged for it */
-struct iopt_pages_owner {
-	struct mm_struct *mm;
-	struct task_struct *task;
-	struct user_struct *user;
-	bool lock_cap;
-};
-
-static void iopt_pages_swap_owner(struct iopt_pages *pages,
-				  struct iopt_pages_owner *owner)
-{
-	swap(pages->source_mm, owner->mm);
-	swap(pages->source_task, owner->task);
-	swap(pages->source_user, owner->user);
-	swap(pages->lock_cap, owner->lock_cap);
-}
-
 /**
  * iopt_pages_change_owner() - hand an iopt_pages to the current process
  * @pages: the pages
@@ -247,16 +275,13 @@ static void iopt_pages_swap_owner(struct iopt_pages *pages,
  * moves locked_vm to the new mm; an old mm that has exited is left as it
  * is.  When the current process owns the pages already only @uptr changes.
  *
- * Return: 0, or -ENOMEM over the new owner's limit with nothing changed.
+ * Return: 0, or -ENOMEM over the new owner's limit (or without memory)
+ * with nothing changed.
  */
 int iopt_pages_change_owner(struct iopt_pages *pages, void __user *uptr)
 {
-	struct iopt_pages_owner owner = {
-		.mm = current->mm,
-		.task = current->group_leader,
-		.user = current_user(),
-		.lock_cap = capable(CAP_IPC_LOCK),
-	};
+	bool lock_cap = capable(CAP_IPC_LOCK);
+	struct iopt_owner *owner, *old;
 	bool alive;
 	int rc = 0;
 
@@ -265,26 +290,28 @@ int iopt_pages_change_owner(struct iopt_pages *pages, void __user *uptr)
 	mutex_lock(&pages->mutex);
 	if (pages->source_mm == current->mm)
 		goto out_set_uptr;
+	owner = iopt_owner_alloc(lock_cap);
+	if (!owner) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
 
 	/* Charge the new owner, then uncharge the old one */
-	iopt_pages_swap_owner(pages, &owner);
+	old = iopt_pages_set_owner(pages, owner);
 	rc = iopt_pages_charge(pages, pages->npinned, true);
-	iopt_pages_swap_owner(pages, &owner);
-	if (rc)
+	iopt_pages_set_owner(pages, old);
+	if (rc) {
+		iopt_put_owner(owner);
 		goto out_unlock;
+	}
 	alive = mmget_not_zero(pages->source_mm);
 	if (alive || pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
 		iopt_pages_charge(pages, pages->npinned, false);
 	if (alive)
 		mmput(pages->source_mm);
 
-	mmgrab(owner.mm);
-	get_task_struct(owner.task);
-	get_uid(owner.user);
-	iopt_pages_swap_owner(pages, &owner);
-	mmdrop(owner.mm);
-	put_task_struct(owner.task);
-	free_uid(owner.user);
+	iopt_pages_set_owner(pages, owner);
+	iopt_put_owner(old);
 out_set_uptr:
 	pages->uptr = uptr;
 out_unlock:
@@ -365,28 +392,25 @@ static void iopt_pages_split_run(struct iopt_pages *pages,
 }
 
 /*
- * Unpin and uncharge the pinned pages of [start, last]: one walk of the
- * xarray, physically contiguous runs of pages collected a batch at a time
- * and unpinned outside the RCU read side; then one erase of the range
- * (whole nodes at a time where aligned).
+ * Unpin the pinned pages of [start, last]: one walk of the xarray,
+ * physically contiguous runs of pages collected a batch at a time and
+ * unpinned outside the RCU read side; then one erase of the range (whole
+ * nodes at a time where aligned).  Returns how many pages to uncharge.
  */
-static void iopt_pages_unpin_range(struct iopt_pages *pages,
-				   unsigned long start, unsigned long last)
+static unsigned long iopt_pages_unpin_runs(struct iopt_pages *pages,
+					   unsigned long start,
+					   unsigned long last)
 {
 	XA_STATE(xas, &pages->pinned_pfns, start);
+	/* Only what was written is read: no zeroing of 512 bytes per call */
 	struct {
 		unsigned long pfn;
 		unsigned long n;
-	} runs[32];
+	} runs[32] __uninitialized;
 	unsigned long total = 0;
 	unsigned int nr, i;
 	void *entry;
 
-	lockdep_assert_held(&pages->mutex);
-
-	iopt_pages_split_run(pages, start);
-	if (last != ULONG_MAX)
-		iopt_pages_split_run(pages, last + 1);
 	do {
 		nr = 0;
 		rcu_read_lock();
@@ -425,6 +449,52 @@ static void iopt_pages_unpin_range(struct iopt_pages *pages,
 		cond_resched();
 	} while (nr == ARRAY_SIZE(runs));
 	xa_store_range(&pages->pinned_pfns, start, last, NULL, GFP_KERNEL);
+	return total;
+}
+
+/*
+ * Unpin the pinned page @index, which has an entry of its own: load and
+ * erase it, without the walk above, its pause and its batch.  Returns how
+ * many pages to uncharge.
+ */
+static unsigned long iopt_pages_unpin_page(struct iopt_pages *pages,
+					   unsigned long index)
+{
+	XA_STATE(xas, &pages->pinned_pfns, index);
+	struct page *page;
+	bool charged;
+	void *entry;
+
+	xas_lock(&xas);
+	entry = xas_load(&xas);
+	if (entry)
+		xas_store(&xas, NULL);
+	xas_unlock(&xas);
+	if (!entry || pages->pfnmap)
+		return 0;
+	page = pfn_to_page(iopt_entry_pfn(index, entry));
+	charged = !PageReserved(page);
+	unpin_user_page_range_dirty_lock(page, 1, pages->writable);
+	return charged;
+}
+
+/* Unpin and uncharge the pinned pages of [start, last] */
+static void iopt_pages_unpin_range(struct iopt_pages *pages,
+				   unsigned long start, unsigned long last)
+{
+	unsigned long total;
+
+	lockdep_assert_held(&pages->mutex);
+
+	iopt_pages_split_run(pages, start);
+	/* No entry lies beyond the last page */
+	if (last + 1 < pages->npages)
+		iopt_pages_split_run(pages, last + 1);
+	/* One page, the ends being split: an entry of its own */
+	if (start == last)
+		total = iopt_pages_unpin_page(pages, start);
+	else
+		total = iopt_pages_unpin_runs(pages, start, last);
 	if (!pages->pfnmap) {
 		pages->npinned -= total;
 		iopt_pages_charge(pages, total, false);
@@ -628,19 +698,33 @@ err_unpin:
 	return rc;
 }
 
-static void __iopt_pages_remove_user(struct iopt_pages *pages,
-				     struct iopt_pages_user *user)
+/* Unpin the pages of [start, last] that no user covers */
+static void iopt_pages_unpin_holes(struct iopt_pages *pages,
+				   unsigned long start, unsigned long last)
 {
 	struct iopt_hole_iter hole;
 	bool more;
 
-	lockdep_assert_held(&pages->mutex);
-
-	interval_tree_remove(&user->node, &pages->users_itree);
-	for (more = iopt_hole_first(&hole, &pages->users_itree,
-				    user->node.start, user->node.last);
+	for (more = iopt_hole_first(&hole, &pages->users_itree, start, last);
 	     more; more = iopt_hole_next(&hole))
 		iopt_pages_unpin_range(pages, hole.start, hole.hole_last);
+}
+
+static void __iopt_pages_remove_user(struct iopt_pages *pages,
+				     struct iopt_pages_user *user)
+{
+	lockdep_assert_held(&pages->mutex);
+
+	/* The only user (an area mapping pages of its own): no tree walk */
+	if (pages->users_itree.rb_root.rb_node == &user->node.rb &&
+	    !user->node.rb.rb_left && !user->node.rb.rb_right) {
+		pages->users_itree = RB_ROOT_CACHED;
+		iopt_pages_unpin_range(pages, user->node.start,
+				       user->node.last);
+		return;
+	}
+	interval_tree_remove(&user->node, &pages->users_itree);
+	iopt_pages_unpin_holes(pages, user->node.start, user->node.last);
 }
 
 /**

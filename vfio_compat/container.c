@@ -65,8 +65,8 @@ static void vfio_compat_end(struct vfio_compat_container *c,
 		iommufd_put_object(c->ictx, &ioas->obj);
 }
 
-/* IOMMU page sizes of the container: what every domain supports */
-static unsigned long vfio_compat_pgsize_bitmap(struct iommufd_ioas *ioas)
+/* IOMMU page sizes that every domain of @ioas supports */
+static unsigned long vfio_compat_ioas_pgsize_bitmap(struct iommufd_ioas *ioas)
 {
 	struct iommufd_hwpt_paging *hwpt;
 	unsigned long bitmap = ULONG_MAX;
@@ -83,17 +83,33 @@ static unsigned long vfio_compat_pgsize_bitmap(struct iommufd_ioas *ioas)
 	return bitmap;
 }
 
+/*
+ * IOMMU page sizes of the container: what every domain supports.  Groups
+ * attach to a private container only through it, under its lock, which
+ * keeps them in pgsize_bitmap; a view's IOAS may change behind its back.
+ */
+static unsigned long vfio_compat_pgsize_bitmap(struct vfio_compat_container *c,
+					       struct iommufd_ioas *ioas)
+{
+	lockdep_assert_held(&c->lock);
+	if (!c->view)
+		return c->pgsize_bitmap;
+	return vfio_compat_ioas_pgsize_bitmap(ioas);
+}
+
 /**
  * vfio_compat_pgsize() - the smallest IOMMU page size of a container
+ * @c: the container, its lock held
  * @ioas: the container's IOAS
  *
  * MAP_DMA and UNMAP_DMA align to it; a dirty bitmap's bit stands for one.
  *
  * Return: the size, at least PAGE_SIZE.
  */
-unsigned long vfio_compat_pgsize(struct iommufd_ioas *ioas)
+unsigned long vfio_compat_pgsize(struct vfio_compat_container *c,
+				 struct iommufd_ioas *ioas)
 {
-	return 1UL << __ffs(vfio_compat_pgsize_bitmap(ioas));
+	return 1UL << __ffs(vfio_compat_pgsize_bitmap(c, ioas));
 }
 
 static bool vfio_compat_has_domains(struct iommufd_ioas *ioas)
@@ -142,11 +158,12 @@ static unsigned int vfio_compat_dma_avail(struct vfio_compat_container *c,
 }
 
 /**
- * vfio_compat_find_dma() - the mapping of a private container at an IOVA
+ * vfio_compat_find_dma() - the dirty bitmap of the mapping at an IOVA
  * @c: the container, its lock or pin_lock held
  * @iova: the IOVA
  *
- * Return: the mapping or NULL.
+ * Return: the mapping's struct vfio_compat_dma, or NULL (no mapping there,
+ * or dirty pages are not tracked).
  */
 struct vfio_compat_dma *vfio_compat_find_dma(struct vfio_compat_container *c,
 					     unsigned long iova)
@@ -157,14 +174,16 @@ struct vfio_compat_dma *vfio_compat_find_dma(struct vfio_compat_container *c,
 	return node ? container_of(node, struct vfio_compat_dma, node) : NULL;
 }
 
-/* Forget a mapping that is no longer in the IOAS; pin_lock held */
-static void vfio_compat_remove_dma(struct vfio_compat_container *c,
-				   struct vfio_compat_dma *dma)
+/**
+ * vfio_compat_remove_dma() - forget the dirty bitmap of a mapping
+ * @c: the container, pin_lock held
+ * @dma: the mapping's
+ */
+void vfio_compat_remove_dma(struct vfio_compat_container *c,
+			    struct vfio_compat_dma *dma)
 {
 	lockdep_assert_held(&c->pin_lock);
 	interval_tree_remove(&dma->node, &c->dmas);
-	if (dma->vaddr_invalid)
-		c->vaddr_invalid_count--;
 	kvfree(dma->bitmap);
 	kfree(dma);
 }
@@ -308,7 +327,7 @@ static int vfio_compat_get_info(struct vfio_compat_container *c,
 	if (rc)
 		return rc;
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
-	info.iova_pgsizes = vfio_compat_pgsize_bitmap(ioas);
+	info.iova_pgsizes = vfio_compat_pgsize_bitmap(c, ioas);
 	rc = vfio_compat_add_caps(c, ioas, info.iova_pgsizes, &caps);
 	vfio_compat_end(c, ioas);
 	if (rc)
@@ -346,62 +365,56 @@ static int vfio_compat_set_vaddr(struct vfio_compat_container *c,
 {
 	unsigned long last = map->iova + map->size - 1;
 	struct io_pagetable *iopt = &ioas->iopt;
-	struct interval_tree_node *node;
-	struct vfio_compat_dma *dma;
 	struct iopt_area *area;
 	void __user *uptr;
 	int rc;
 
-	node = interval_tree_iter_first(&c->dmas, map->iova, last);
-	if (!node)
-		return -ENOENT;
-	dma = container_of(node, struct vfio_compat_dma, node);
-	if (!dma->vaddr_invalid || node->start != map->iova ||
-	    node->last != last)
-		return -EINVAL;
-
 	down_read(&iopt->iova_rwsem);
-	area = iopt_area_iter_first(iopt, map->iova, map->iova);
-	if (WARN_ON(!area || !area->pages ||
-		    iopt_area_iova(area) != map->iova)) {
+	area = iopt_area_iter_first(iopt, map->iova, last);
+	if (!area) {
+		rc = -ENOENT;
+	} else if (!(area->owner_flags & VFIO_COMPAT_VADDR_INVALID) ||
+		   iopt_area_iova(area) != map->iova ||
+		   iopt_area_last_iova(area) != last) {
+		rc = -EINVAL;
+	} else if (WARN_ON(!area->pages)) {
 		rc = -EINVAL;
 	} else {
 		/* Where the area's pages start in the new address space */
 		uptr = u64_to_user_ptr(map->vaddr -
 				       iopt_area_start_byte(area, map->iova));
 		rc = iopt_pages_change_owner(area->pages, uptr);
+		if (!rc)
+			area->owner_flags &= ~VFIO_COMPAT_VADDR_INVALID;
 	}
 	up_read(&iopt->iova_rwsem);
 	if (rc)
 		return rc;
 
 	mutex_lock(&c->pin_lock);
-	dma->vaddr_invalid = false;
 	c->vaddr_invalid_count--;
 	mutex_unlock(&c->pin_lock);
 	return 0;
 }
 
-/* Record a new mapping of a private container; undo the map on failure */
+/*
+ * Give a new mapping of a private container its dirty bitmap while dirty
+ * pages are tracked; undo the map on failure.
+ */
 static int vfio_compat_add_dma(struct vfio_compat_container *c,
-			       struct iommufd_ioas *ioas,
-			       struct vfio_compat_dma *dma,
-			       unsigned long pgsize)
+			       struct iommufd_ioas *ioas, unsigned long iova,
+			       unsigned long size, unsigned long pgsize)
 {
 	int rc = 0;
 
+	if (!c->dirty_tracking)
+		return 0;
 	mutex_lock(&c->pin_lock);
-	if (c->dirty_tracking)
-		rc = vfio_compat_dirty_alloc(c, dma, pgsize);
-	if (!rc)
-		interval_tree_insert(&dma->node, &c->dmas);
+	rc = vfio_compat_dirty_add(c, iova, iova + size - 1, pgsize);
 	mutex_unlock(&c->pin_lock);
-	if (rc) {
+	if (rc)
 		/* Type1 makes the mapping, then removes it */
-		iopt_unmap_iova(&ioas->iopt, dma->node.start,
-				vfio_compat_dma_size(dma), NULL);
-		kfree(dma);
-	}
+		iopt_unmap_iova(&ioas->iopt, iova, size, NULL);
 	return rc;
 }
 
@@ -410,7 +423,6 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 {
 	u32 mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 	struct vfio_iommu_type1_dma_map map;
-	struct vfio_compat_dma *dma = NULL;
 	unsigned long minsz, pgsize, iova;
 	struct iommufd_ioas *ioas;
 	bool set_vaddr, ends_at_top, overlap;
@@ -437,7 +449,7 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 	rc = vfio_compat_begin(c, &ioas);
 	if (rc)
 		return rc;
-	pgsize = vfio_compat_pgsize(ioas);
+	pgsize = vfio_compat_pgsize(c, ioas);
 	if (!map.size || (map.size | map.iova | map.vaddr) & (pgsize - 1) ||
 	    map.iova + map.size - 1 < map.iova ||
 	    map.vaddr + map.size - 1 < map.vaddr) {
@@ -472,25 +484,13 @@ static int vfio_compat_map_dma(struct vfio_compat_container *c,
 			rc = -EFAULT;
 		goto out_end;
 	}
-	if (!c->view) {
-		dma = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*dma),
-						 GFP_KERNEL_ACCOUNT));
-		if (!dma) {
-			rc = -ENOMEM;
-			goto out_end;
-		}
-		dma->node.start = map.iova;
-		dma->node.last = map.iova + map.size - 1;
-	}
 	iova = map.iova;
 	rc = iopt_map_user_pages(&ioas->iopt, &iova,
 				 u64_to_user_ptr(map.vaddr), map.size,
 				 prot | IOMMU_CACHE, IOPT_MAP_PFNMAP,
 				 IOPT_PAGES_ACCOUNT_MM);
-	if (rc)
-		kfree(dma);
-	else if (dma)
-		rc = vfio_compat_add_dma(c, ioas, dma, pgsize);
+	if (!rc)
+		rc = vfio_compat_add_dma(c, ioas, map.iova, map.size, pgsize);
 out_end:
 	vfio_compat_end(c, ioas);
 	return rc;
@@ -525,39 +525,37 @@ static int vfio_compat_check_cut(struct vfio_compat_container *c,
  * One already invalid undoes the call: -EINVAL.
  */
 static int vfio_compat_invalidate_vaddr(struct vfio_compat_container *c,
+					struct iommufd_ioas *ioas,
 					unsigned long iova, unsigned long last,
 					u64 *unmapped)
 {
-	struct interval_tree_node *node, *undo;
+	struct io_pagetable *iopt = &ioas->iopt;
+	struct iopt_area *area, *undo;
 	int rc = 0;
 
 	*unmapped = 0;
 	mutex_lock(&c->pin_lock);
-	for (node = interval_tree_iter_first(&c->dmas, iova, last); node;
-	     node = interval_tree_iter_next(node, iova, last)) {
-		struct vfio_compat_dma *dma =
-			container_of(node, struct vfio_compat_dma, node);
-
-		if (!c->v2 && node->start < iova)
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_iter_first(iopt, iova, last); area;
+	     area = iopt_area_iter_next(area, iova, last)) {
+		if (!c->v2 && iopt_area_iova(area) < iova)
 			break;
-		if (dma->vaddr_invalid) {
-			for (undo = interval_tree_iter_first(&c->dmas, iova,
-							     last);
-			     undo != node;
-			     undo = interval_tree_iter_next(undo, iova, last)) {
-				dma = container_of(undo, struct vfio_compat_dma,
-						   node);
-				dma->vaddr_invalid = false;
+		if (area->owner_flags & VFIO_COMPAT_VADDR_INVALID) {
+			for (undo = iopt_area_iter_first(iopt, iova, last);
+			     undo != area;
+			     undo = iopt_area_iter_next(undo, iova, last)) {
+				undo->owner_flags &= ~VFIO_COMPAT_VADDR_INVALID;
 				c->vaddr_invalid_count--;
 			}
 			*unmapped = 0;
 			rc = -EINVAL;
 			break;
 		}
-		dma->vaddr_invalid = true;
+		area->owner_flags |= VFIO_COMPAT_VADDR_INVALID;
 		c->vaddr_invalid_count++;
-		*unmapped += vfio_compat_dma_size(dma);
+		*unmapped += iopt_area_length(area);
 	}
+	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&c->pin_lock);
 	return rc;
 }
@@ -575,13 +573,16 @@ struct vfio_compat_unmap_bitmap {
 };
 
 /*
- * Unmap [iova, last] with type1's rules, reporting dirty pages into
- * @bitmap if given; count the bytes unmapped.  The mappings to remove are
- * looked up one at a time, each is unmapped whole.
+ * Unmap [iova, last] with type1's rules, after checking that no mapping
+ * crosses its ends if @check_ends (v2), reporting dirty pages into @bitmap
+ * if given; count the bytes unmapped.  When nothing is kept per mapping
+ * (no dirty bitmap, no invalid vaddr) the engine does it in one call.
+ * Otherwise the mappings to remove are looked up one at a time, each is
+ * unmapped whole.
  */
 static int vfio_compat_do_unmap(struct vfio_compat_container *c,
 				struct iommufd_ioas *ioas, unsigned long iova,
-				unsigned long last,
+				unsigned long last, bool check_ends,
 				struct vfio_compat_unmap_bitmap *bitmap,
 				u64 *unmapped)
 {
@@ -589,23 +590,45 @@ static int vfio_compat_do_unmap(struct vfio_compat_container *c,
 	struct iopt_area *area;
 	int rc = 0;
 
+	lockdep_assert_held(&c->lock);
 	*unmapped = 0;
+	if (!bitmap && !c->dirty_tracking && !c->vaddr_invalid_count) {
+		unsigned int flags = c->v2 ? 0 : IOPT_UNMAP_V1;
+		unsigned long done = 0;
+
+		if (check_ends)
+			flags |= IOPT_UNMAP_CHECK_ENDS;
+		rc = iopt_unmap_range(iopt, iova, last, flags, &done);
+		/* A v2 range cutting a mapping: -EINVAL, in a view -ENOENT */
+		if (rc == -ENOENT && !c->view)
+			rc = -EINVAL;
+		*unmapped = done;
+		return rc;
+	}
+	if (check_ends) {
+		rc = vfio_compat_check_cut(c, ioas, iova, last);
+		if (rc)
+			return rc;
+	}
 	while (true) {
 		unsigned long start, length, done;
 		struct vfio_compat_dma *dma = NULL;
 		bool all_dirty = false;
+		bool vaddr_invalid;
 
 		down_read(&iopt->iova_rwsem);
 		area = iopt_area_iter_first(iopt, iova, last);
 		if (area) {
 			start = iopt_area_iova(area);
 			length = iopt_area_length(area);
+			vaddr_invalid = area->owner_flags &
+					VFIO_COMPAT_VADDR_INVALID;
 		}
 		up_read(&iopt->iova_rwsem);
 		if (!area || (!c->v2 && start < iova))
 			break;
 
-		if (!c->view)
+		if (c->dirty_tracking)
 			dma = vfio_compat_find_dma(c, start);
 		if (bitmap && dma) {
 			/* Fail before unmapping when the bitmap is not there */
@@ -622,15 +645,18 @@ static int vfio_compat_do_unmap(struct vfio_compat_container *c,
 		if (rc)
 			break;
 		*unmapped += done;
-		if (dma) {
+		if (dma || vaddr_invalid) {
 			mutex_lock(&c->pin_lock);
 			/* Devices that pinned pages dirtied them until now */
-			if (bitmap && !all_dirty)
+			if (bitmap && dma && !all_dirty)
 				rc = vfio_compat_dirty_report(c, dma,
 							      bitmap->base,
 							      bitmap->pgsize,
 							      bitmap->ubitmap);
-			vfio_compat_remove_dma(c, dma);
+			if (dma)
+				vfio_compat_remove_dma(c, dma);
+			if (vaddr_invalid)
+				c->vaddr_invalid_count--;
 			mutex_unlock(&c->pin_lock);
 		}
 		if (rc || start + length - 1 >= last)
@@ -647,7 +673,7 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 	struct vfio_compat_unmap_bitmap report = {};
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct vfio_bitmap bitmap = {};
-	bool unmap_all, get_bitmap;
+	bool unmap_all, get_bitmap, check_ends, ends_at_top;
 	unsigned long minsz, pgsize, last;
 	struct iommufd_ioas *ioas;
 	u64 unmapped = 0;
@@ -685,7 +711,7 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 		rc = -EBUSY;
 		goto out_end;
 	}
-	pgsize = vfio_compat_pgsize(ioas);
+	pgsize = vfio_compat_pgsize(c, ioas);
 	rc = -EINVAL;
 	if (unmap.iova & (pgsize - 1))
 		goto out_end;
@@ -703,25 +729,29 @@ static int vfio_compat_unmap_dma(struct vfio_compat_container *c,
 	/* Dirty pages are reported in the smallest IOMMU page size only */
 	if (get_bitmap && (!c->dirty_tracking || bitmap.pgsize != pgsize))
 		goto out_end;
-	if (c->v2 && !unmap_all) {
+	/* v2 refuses to cut a mapping; do_unmap() checks for itself */
+	check_ends = c->v2 && !unmap_all;
+	ends_at_top = !unmap_all && !(unmap.iova + unmap.size);
+	if (check_ends &&
+	    (ends_at_top || (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR))) {
 		rc = vfio_compat_check_cut(c, ioas, unmap.iova, last);
 		if (rc)
 			goto out_end;
 	}
 	/* Type1 unmaps nothing in a range that ends at 2^64, and says so */
-	if (!unmap_all && !(unmap.iova + unmap.size)) {
+	if (ends_at_top) {
 		rc = 0;
 		goto out_end;
 	}
 
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
-		rc = vfio_compat_invalidate_vaddr(c, unmap.iova, last,
+		rc = vfio_compat_invalidate_vaddr(c, ioas, unmap.iova, last,
 						  &unmapped);
 	} else {
 		report.ubitmap = bitmap.data;
 		report.base = unmap.iova;
 		report.pgsize = pgsize;
-		rc = vfio_compat_do_unmap(c, ioas, unmap.iova, last,
+		rc = vfio_compat_do_unmap(c, ioas, unmap.iova, last, check_ends,
 					  get_bitmap ? &report : NULL,
 					  &unmapped);
 	}
@@ -843,6 +873,7 @@ struct vfio_compat_container *vfio_compat_container_open(unsigned long type)
 		goto err_ctx;
 	}
 	iommufd_object_finalize(c->ictx, &c->ioas->obj);
+	c->pgsize_bitmap = vfio_compat_ioas_pgsize_bitmap(c->ioas);
 	if (vfio_compat_disable_hugepages) {
 		rc = iopt_disable_large_pages(&c->ioas->iopt);
 		if (rc)
@@ -880,22 +911,15 @@ err_free:
  */
 void vfio_compat_container_release(struct vfio_compat_container *container)
 {
-	struct interval_tree_node *node;
-
 	WARN_ON(!list_empty(&container->groups));
 	WARN_ON(!list_empty(&container->devices));
 	if (!container->view) {
 		iommufd_access_destroy(container->access);
 		iommufd_ctx_destroy(container->ictx);
 	}
-	/* The IOAS is gone with its areas: forget their mappings */
+	/* The IOAS is gone with its areas: forget their dirty bitmaps */
 	mutex_lock(&container->pin_lock);
-	while ((node = interval_tree_iter_first(&container->dmas, 0,
-						ULONG_MAX)))
-		vfio_compat_remove_dma(container,
-				       container_of(node,
-						    struct vfio_compat_dma,
-						    node));
+	vfio_compat_dirty_free_all(container);
 	mutex_unlock(&container->pin_lock);
 	WARN_ON(!xa_empty(&container->pins));
 	xa_destroy(&container->pins);
@@ -1000,6 +1024,8 @@ int vfio_compat_attach_group(struct vfio_compat_container *container,
 			rc = -EINVAL;
 		goto err_free;
 	}
+	container->pgsize_bitmap =
+		vfio_compat_ioas_pgsize_bitmap(container->ioas);
 	vfio_compat_add_group(container, cgroup);
 	mutex_unlock(&container->lock);
 	return 0;
@@ -1035,12 +1061,14 @@ void vfio_compat_detach_group(struct vfio_compat_container *container,
 	if (cgroup->idev) {
 		iommufd_device_detach(cgroup->idev);
 		iommufd_device_destroy(cgroup->idev);
+		container->pgsize_bitmap =
+			vfio_compat_ioas_pgsize_bitmap(container->ioas);
 	}
 	if (list_empty(&container->groups)) {
 		u64 unmapped;
 
 		vfio_compat_do_unmap(container, container->ioas, 0, ULONG_MAX,
-				     NULL, &unmapped);
+				     false, NULL, &unmapped);
 	}
 	if (!cgroup->pinned_scope) {
 		mutex_lock(&container->pin_lock);

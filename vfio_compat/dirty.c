@@ -79,43 +79,53 @@ static void vfio_compat_dirty_add_pins(struct vfio_compat_container *c,
 }
 
 /**
- * vfio_compat_dirty_alloc() - give a mapping its bitmap when tracking
+ * vfio_compat_dirty_add() - give a mapping its bitmap when tracking
  * @c: the container, pin_lock held
- * @dma: the mapping
+ * @iova: the mapping's first IOVA
+ * @last: its last IOVA
  * @pgsize: the smallest IOMMU page size
  *
  * Return: 0, -EINVAL for a mapping of more pages than a bitmap may
  * describe, or -ENOMEM.
  */
-int vfio_compat_dirty_alloc(struct vfio_compat_container *c,
-			    struct vfio_compat_dma *dma, unsigned long pgsize)
+int vfio_compat_dirty_add(struct vfio_compat_container *c, unsigned long iova,
+			  unsigned long last, unsigned long pgsize)
 {
-	unsigned long npages = vfio_compat_dma_size(dma) >> PAGE_SHIFT;
+	unsigned long npages = (last - iova + 1) >> PAGE_SHIFT;
+	struct vfio_compat_dma *dma;
 
 	lockdep_assert_held(&c->pin_lock);
-	if (vfio_compat_dma_size(dma) / pgsize > VFIO_COMPAT_DIRTY_PAGES_MAX)
+	if ((last - iova + 1) / pgsize > VFIO_COMPAT_DIRTY_PAGES_MAX)
 		return -EINVAL;
+	dma = IOMMUFD_FAIL(NULL, kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT));
+	if (!dma)
+		return -ENOMEM;
+	dma->node.start = iova;
+	dma->node.last = last;
 	dma->bitmap = IOMMUFD_FAIL(NULL, kvcalloc(BITS_TO_LONGS(npages),
 						  sizeof(long),
 						  GFP_KERNEL_ACCOUNT));
-	if (!dma->bitmap)
+	if (!dma->bitmap) {
+		kfree(dma);
 		return -ENOMEM;
+	}
 	vfio_compat_dirty_add_pins(c, dma);
+	interval_tree_insert(&dma->node, &c->dmas);
 	return 0;
 }
 
-static void vfio_compat_dirty_free_all(struct vfio_compat_container *c)
+/**
+ * vfio_compat_dirty_free_all() - forget every dirty bitmap
+ * @c: the container, pin_lock held
+ */
+void vfio_compat_dirty_free_all(struct vfio_compat_container *c)
 {
 	struct interval_tree_node *node;
 
-	for (node = interval_tree_iter_first(&c->dmas, 0, ULONG_MAX); node;
-	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		struct vfio_compat_dma *dma =
-			container_of(node, struct vfio_compat_dma, node);
-
-		kvfree(dma->bitmap);
-		dma->bitmap = NULL;
-	}
+	while ((node = interval_tree_iter_first(&c->dmas, 0, ULONG_MAX)))
+		vfio_compat_remove_dma(c, container_of(node,
+						       struct vfio_compat_dma,
+						       node));
 }
 
 /**
@@ -239,26 +249,28 @@ static void vfio_compat_dirty_reset(struct vfio_compat_container *c,
 	vfio_compat_dirty_add_pins(c, dma);
 }
 
+/* A bitmap for every mapping, which the container's lock keeps as they are */
 static int vfio_compat_dirty_start(struct vfio_compat_container *c)
 {
-	struct interval_tree_node *node;
+	struct io_pagetable *iopt = &c->ioas->iopt;
+	struct iopt_area *area;
 	unsigned long pgsize;
 	int rc = 0;
 
 	mutex_lock(&c->lock);
 	if (c->dirty_tracking)
 		goto out_unlock;
-	pgsize = vfio_compat_pgsize(c->ioas);
+	pgsize = vfio_compat_pgsize(c, c->ioas);
 	mutex_lock(&c->pin_lock);
-	for (node = interval_tree_iter_first(&c->dmas, 0, ULONG_MAX); node;
-	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		struct vfio_compat_dma *dma =
-			container_of(node, struct vfio_compat_dma, node);
-
-		rc = vfio_compat_dirty_alloc(c, dma, pgsize);
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
+		rc = vfio_compat_dirty_add(c, iopt_area_iova(area),
+					   iopt_area_last_iova(area), pgsize);
 		if (rc)
 			break;
 	}
+	up_read(&iopt->iova_rwsem);
 	if (rc)
 		vfio_compat_dirty_free_all(c);
 	else
@@ -292,7 +304,7 @@ static int vfio_compat_dirty_get(struct vfio_compat_container *c,
 	int rc = 0;
 
 	mutex_lock(&c->lock);
-	pgsize = vfio_compat_pgsize(c->ioas);
+	pgsize = vfio_compat_pgsize(c, c->ioas);
 	if (range->bitmap.pgsize != pgsize || range->iova & (pgsize - 1) ||
 	    !range->size || range->size & (pgsize - 1) || !c->dirty_tracking) {
 		rc = -EINVAL;

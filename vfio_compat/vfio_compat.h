@@ -9,9 +9,10 @@
  *   devices' pin_pages and dma_rw) and a device object per IOMMU-backed
  *   group attached; groups that can share a domain share an automatic HWPT,
  *   as they share a vfio_domain in vfio_iommu_type1.  Each MAP_DMA is one
- *   area of the IOAS and one struct vfio_compat_dma, which keeps what type1
- *   keeps per mapping and the engine does not: whether its vaddr is valid
- *   (VFIO_UPDATE_VADDR) and its dirty bitmap.  Pinned pages are charged to
+ *   area of the IOAS.  What type1 keeps per mapping and the engine does
+ *   not is kept beside it: whether its vaddr is valid (VFIO_UPDATE_VADDR)
+ *   in the area's owner_flags, and while dirty pages are tracked, its
+ *   dirty bitmap in a struct vfio_compat_dma.  Pinned pages are charged to
  *   the process's locked_vm, as type1 does;
  * - a view (view.c) answers the container ioctls on a /dev/iommu file, on
  *   the IOAS that IOMMU_VFIO_IOAS chose (iommufd_ctx::vfio_ioas), as the
@@ -29,6 +30,8 @@
  *                                   bitmaps, the pin records, the groups'
  *                                   dirty scope and the vaddr counter
  *   then the engine's locks.
+ * The areas' owner_flags are read and written under @lock, with the
+ * IOAS's iova_rwsem held to reach the areas.
  * The access's unmap callback runs under @lock (inside UNMAP_DMA) with no
  * engine lock held and calls the registered devices' dma_unmap, which
  * unpin through pin_lock; pin_pages, unpin_pages and dma_rw never take
@@ -68,12 +71,16 @@ extern bool vfio_compat_disable_hugepages;
  * @nesting: VFIO_TYPE1_NESTING_IOMMU: v2 whose domains must nest
  * @dma_limit: how many mappings the IOAS may hold (dma_entry_limit when
  *	the container was made)
+ * @pgsize_bitmap: the IOMMU page sizes every domain of @ioas supports,
+ *	PAGE_SIZE and up; updated when a group attaches or detaches (under
+ *	@lock).  Not used in a view
  * @access: the in-kernel access of its emulated devices
  * @groups: struct vfio_compat_group attached
  * @devices_lock: protects @devices
  * @devices: struct vfio_compat_device registered for dma_unmap
  * @pin_lock: see above
- * @dmas: struct vfio_compat_dma by IOVA
+ * @dmas: struct vfio_compat_dma by IOVA, one per mapping while
+ *	@dirty_tracking
  * @pins: pages pinned by pin_pages: IOVA >> PAGE_SHIFT -> count (an
  *	xarray value)
  * @ndevices: how many devices @devices holds
@@ -91,6 +98,7 @@ struct vfio_compat_container {
 	bool v2;
 	bool nesting;
 	unsigned int dma_limit;
+	unsigned long pgsize_bitmap;
 	struct iommufd_access *access;
 	struct list_head groups;
 	struct mutex devices_lock; /* see above */
@@ -104,18 +112,25 @@ struct vfio_compat_container {
 	bool dirty_tracking;
 };
 
+/* Flags of iopt_area::owner_flags in a private container's IOAS */
+enum {
+	/*
+	 * UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR invalidated the mapping's
+	 * vaddr; MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR has not given the new
+	 * one yet
+	 */
+	VFIO_COMPAT_VADDR_INVALID = 1 << 0,
+};
+
 /**
- * struct vfio_compat_dma - one MAP_DMA of a private container
+ * struct vfio_compat_dma - the dirty bitmap of one MAP_DMA of a private
+ *	container, while dirty pages are tracked
  * @node: its IOVA range [start, last], in vfio_compat_container::dmas
- * @vaddr_invalid: UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR invalidated
- *	its vaddr; MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR has not given the
- *	new one yet
- * @bitmap: while dirty pages are tracked, one bit per PAGE_SIZE page:
- *	dirtied since tracking started or the bitmap was last read
+ * @bitmap: one bit per PAGE_SIZE page: dirtied since tracking started or
+ *	the bitmap was last read
  */
 struct vfio_compat_dma {
 	struct interval_tree_node node;
-	bool vaddr_invalid;
 	unsigned long *bitmap;
 };
 
@@ -168,7 +183,10 @@ vfio_compat_group_domain(struct vfio_compat_container *container,
 			 struct iommu_group *group);
 struct vfio_compat_dma *vfio_compat_find_dma(struct vfio_compat_container *c,
 					     unsigned long iova);
-unsigned long vfio_compat_pgsize(struct iommufd_ioas *ioas);
+void vfio_compat_remove_dma(struct vfio_compat_container *c,
+			    struct vfio_compat_dma *dma);
+unsigned long vfio_compat_pgsize(struct vfio_compat_container *c,
+				 struct iommufd_ioas *ioas);
 
 struct vfio_compat_container *vfio_compat_view_alloc(struct iommufd_ctx *ictx);
 
@@ -179,8 +197,9 @@ struct iommufd_ioas *vfio_compat_view_get_ioas(struct iommufd_ctx *ictx);
 int vfio_compat_dirty_pages(struct vfio_compat_container *c,
 			    void __user *arg);
 int vfio_compat_dirty_check_bitmap(struct vfio_bitmap *bitmap, u64 size);
-int vfio_compat_dirty_alloc(struct vfio_compat_container *c,
-			    struct vfio_compat_dma *dma, unsigned long pgsize);
+int vfio_compat_dirty_add(struct vfio_compat_container *c, unsigned long iova,
+			  unsigned long last, unsigned long pgsize);
+void vfio_compat_dirty_free_all(struct vfio_compat_container *c);
 void vfio_compat_dirty_mark(struct vfio_compat_container *c,
 			    unsigned long iova, unsigned long last);
 void vfio_compat_dirty_mark_all(struct vfio_compat_container *c);
