@@ -40,8 +40,12 @@ shift $((OPTIND - 1))
 # A run passes with at least this many packets received and sent on each
 # port: tx_first injects one burst of 32 per port, so this floor can only
 # be reached by sustained forwarding through the IOMMU (about 10^5 packets
-# per second per port under TCG here).
+# per second per port under TCG here).  A guest slower than a Debian
+# kernel (GUEST_TIMEOUT_FACTOR above 1: the debug kernel, where both
+# backends forward 2 or 3 bursts in 8 s) needs only more than the burst
+# injected: packets forwarded once through the IOMMU.
 floor=10000
+[ "${GUEST_TIMEOUT_FACTOR:-1}" = 1 ] || floor=64
 work=$(mktemp -d)
 
 cleanup() {
