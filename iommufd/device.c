@@ -115,7 +115,8 @@ err_unreserve:
 /*
  * Undo the bookkeeping of iommufd_device_do_attach() on @hwpt, the IOAS's
  * mutex held; the caller sets idev->hwpt.  Returns true when @hwpt lost
- * its last device.
+ * its last device and is automatic: the device's user of it is then left
+ * to the caller, to destroy it with (iommufd_object_put_and_remove()).
  */
 static bool iommufd_device_unattach_locked(struct iommufd_device *idev,
 					   struct iommufd_hwpt_paging *hwpt,
@@ -125,8 +126,10 @@ static bool iommufd_device_unattach_locked(struct iommufd_device *idev,
 
 	if (!keep_reserved)
 		iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
+	if (!--hwpt->devices && hwpt->auto_domain)
+		return true;
 	refcount_dec(&hwpt->obj.users);
-	return !--hwpt->devices;
+	return false;
 }
 
 /*
@@ -174,7 +177,10 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		else
 			idev->ops->detach(idev, hwpt->domain);
 		idev->hwpt = NULL;
-		iommufd_device_unattach_locked(idev, hwpt, reserved_in == ioas);
+		/* Not published: err_abort destroys it whatever the users */
+		if (iommufd_device_unattach_locked(idev, hwpt,
+						   reserved_in == ioas))
+			refcount_dec(&hwpt->obj.users);
 		goto err_abort;
 	}
 	*pt_id = hwpt->obj.id;
@@ -226,7 +232,9 @@ static int iommufd_device_attach_locked(struct iommufd_device *idev,
 /*
  * Let go of @hwpt, the device's HWPT until now, and of its reservations in
  * that IOAS unless @keep_reserved.  Returns the HWPT to destroy, an
- * automatic one that lost its last device, or NULL.
+ * automatic one that lost its last device, with the device's user of it
+ * still held (another thread may attach to it and leave it again before
+ * the caller destroys it: the user keeps it allocated), or NULL.
  */
 static struct iommufd_hwpt_paging *
 iommufd_device_release_hwpt(struct iommufd_device *idev,
@@ -240,7 +248,7 @@ iommufd_device_release_hwpt(struct iommufd_device *idev,
 	mutex_lock(&hwpt->ioas->mutex);
 	last = iommufd_device_unattach_locked(idev, hwpt, keep_reserved);
 	mutex_unlock(&hwpt->ioas->mutex);
-	return last && hwpt->auto_domain ? hwpt : NULL;
+	return last ? hwpt : NULL;
 }
 
 /**
@@ -305,7 +313,7 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 out_unlock:
 	mutex_unlock(&idev->lock);
 	if (gone)
-		iommufd_object_remove(idev->ictx, gone->obj.id);
+		iommufd_object_put_and_remove(idev->ictx, &gone->obj);
 	return rc;
 }
 
@@ -326,7 +334,7 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	}
 	mutex_unlock(&idev->lock);
 	if (gone)
-		iommufd_object_remove(idev->ictx, gone->obj.id);
+		iommufd_object_put_and_remove(idev->ictx, &gone->obj);
 }
 
 /**

@@ -149,6 +149,8 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id);
+int iommufd_object_put_and_remove(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj);
 
 /**
  * struct iommufd_ucmd - one ioctl in flight

@@ -171,6 +171,33 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 		wake_up_all(&ictx->destroy_wait);
 }
 
+/*
+ * Destroy @obj, under the objects' lock (which this drops), if only its
+ * own user is left.
+ */
+static int iommufd_object_remove_locked(struct iommufd_ctx *ictx,
+					struct iommufd_object *obj)
+	__releases(&ictx->objects.xa_lock)
+{
+	if (!refcount_dec_if_one(&obj->users)) {
+		xa_unlock(&ictx->objects);
+		return -EBUSY;
+	}
+	__xa_erase(&ictx->objects, obj->id);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
+	xa_unlock(&ictx->objects);
+
+	/* Only iommufd_put_object() calls still running can hold it now */
+	if (!refcount_dec_and_test(&obj->shortterm_users))
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->shortterm_users) == 0);
+
+	iommufd_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+	return 0;
+}
+
 /**
  * iommufd_object_remove() - destroy an object nobody uses
  * @ictx: the file's context
@@ -189,23 +216,29 @@ int iommufd_object_remove(struct iommufd_ctx *ictx, u32 id)
 		xa_unlock(&ictx->objects);
 		return -ENOENT;
 	}
-	if (!refcount_dec_if_one(&obj->users)) {
-		xa_unlock(&ictx->objects);
-		return -EBUSY;
-	}
-	__xa_erase(&ictx->objects, id);
-	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
-		ictx->vfio_ioas = NULL;
-	xa_unlock(&ictx->objects);
+	return iommufd_object_remove_locked(ictx, obj);
+}
 
-	/* Only iommufd_put_object() calls still running can hold it now */
-	if (!refcount_dec_and_test(&obj->shortterm_users))
-		wait_event(ictx->destroy_wait,
-			   refcount_read(&obj->shortterm_users) == 0);
-
-	iommufd_object_ops[obj->type].destroy(obj);
-	kfree(obj);
-	return 0;
+/**
+ * iommufd_object_put_and_remove() - drop a user, then destroy the object
+ *	if nobody else uses it
+ * @ictx: the file's context
+ * @obj: a published object, a user of it held by the caller
+ *
+ * For the kernel's own objects (an automatic HWPT its last device left):
+ * the caller's user keeps @obj allocated until here, where an id could
+ * name another object by now.
+ *
+ * Return: 0, or -EBUSY when another user remains: the object stays, for
+ * its last user or the file's release to destroy.
+ */
+int iommufd_object_put_and_remove(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj)
+{
+	xa_lock(&ictx->objects);
+	/* Never the last: the object's own user remains */
+	refcount_dec(&obj->users);
+	return iommufd_object_remove_locked(ictx, obj);
 }
 
 /**
